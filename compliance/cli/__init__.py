@@ -1,0 +1,1 @@
+"""Command groups of `python -m compliance`; each module exposes register(subparsers)."""

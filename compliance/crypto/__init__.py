@@ -1,0 +1,1 @@
+"""Cryptographic recipes for the compliance layer; only primitives.py touches cryptography.hazmat."""
