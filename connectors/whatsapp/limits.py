@@ -46,3 +46,17 @@ PAIR_RATE_SECONDS = 6.0
 
 # Customer-service window: each inbound message opens or refreshes 24 hours of free-form messaging.
 CUSTOMER_SERVICE_WINDOW_SECONDS = 24 * 60 * 60
+
+# templates/overview: a template name is lowercase letters, digits and underscores, at most 512
+# characters; a template carries at most 10 buttons. Parameter text may not hold a newline, a tab or
+# more than 4 consecutive spaces (Meta answers 132018 "Param text cannot have new-line/tab characters
+# or more than 4 consecutive spaces"; reported by practitioners, not on Meta's reference pages).
+TEMPLATE_NAME_MAX = 512
+TEMPLATE_BUTTONS_MAX = 10
+TEMPLATE_PARAM_MAX_CONSECUTIVE_SPACES = 4
+
+# business-phone-numbers/media: documents are the largest media type, at most 100 MB.
+MEDIA_DOWNLOAD_MAX_BYTES = 100 * 1024 * 1024
+
+# throughput: after 131056 (pair rate) Meta says retry after 4**X seconds, X = 0, 1, 2, ...
+PAIR_RATE_BACKOFF_BASE = 4.0
