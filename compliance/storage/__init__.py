@@ -1,4 +1,4 @@
-"""Storage for the compliance layer: one SQLAlchemy engine factory, one metadata, Alembic migrations."""
+"""Compliance storage: one SQLAlchemy engine factory, one metadata, Alembic migrations."""
 
 from compliance.storage.engine import create_engine_from_url, default_database_url, migrate
 from compliance.storage.metadata import metadata

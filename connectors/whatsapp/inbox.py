@@ -1,0 +1,175 @@
+"""Durable receipt of inbound messages: the webhook answers 200 only after this has committed.
+
+A message is recorded under the keyed hash of its id, so a redelivery, a duplicate in one body or
+a second server instance inserts nothing new. Its Rasa input is sealed under the sender's data
+key. A worker claims a message with a short lease before running the turn and marks it done
+after; a message whose lease ran out (the process died mid-turn) is claimed again by whichever
+instance sweeps next, so nothing acknowledged is lost (design.md invariant 5). A crash after the
+reply was sent but before `complete` would replay that one turn: at-least-once, by design.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.engine import Engine
+
+from compliance.storage.guard import storage_errors
+from compliance.storage.upsert import insert_ignore
+from connectors.whatsapp.inbox_tables import inbox, numbered_choices, seen_statuses
+
+_SEALED_FIELD = "wa_inbox"
+
+
+class Sealer(Protocol):
+    """Seals and opens personal data under the subject's own data key."""
+
+    def seal(self, subject: str, field: str, data: bytes) -> bytes: ...
+
+    def open(self, subject: str, field: str, token: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class NewInbound:
+    id_hash: str
+    subject: str
+    payload: dict[str, Any] = field(repr=False)  # text and metadata: personal, sealed at rest
+
+
+@dataclass(frozen=True)
+class Recorded:
+    seq: int | None  # None: a duplicate of a message recorded before
+    subject: str
+
+    @property
+    def duplicate(self) -> bool:
+        return self.seq is None
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    seq: int
+    subject: str
+    payload: dict[str, Any] = field(repr=False)
+
+
+class Inbox:
+    def __init__(
+        self,
+        engine: Engine,
+        sealer: Sealer,
+        *,
+        lease_seconds: float = 30.0,
+        clock: Callable[[], float] = time.time,
+        owner: str | None = None,
+    ) -> None:
+        self._engine = engine
+        self._sealer = sealer
+        self._lease = lease_seconds
+        self._clock = clock
+        self.owner = owner or uuid.uuid4().hex
+
+    def record(self, messages: list[NewInbound]) -> list[Recorded]:
+        """Record every message in one transaction; StorageUnavailable if the database is down."""
+        now = self._clock()
+        results: list[Recorded] = []
+        with storage_errors(), self._engine.begin() as conn:
+            for message in messages:
+                sealed = self._sealer.seal(
+                    message.subject, _SEALED_FIELD, json.dumps(message.payload).encode()
+                )
+                seq = insert_ignore(
+                    conn,
+                    inbox,
+                    {
+                        "id_hash": message.id_hash,
+                        "subject": message.subject,
+                        "received_at": now,
+                        "sealed": sealed,
+                        "state": "pending",
+                        "attempts": 0,
+                    },
+                )
+                results.append(Recorded(seq=seq, subject=message.subject))
+        return results
+
+    def claim(self, seq: int) -> InboxItem | None:
+        """Take the lease on a pending message; None if it is done or another worker holds it."""
+        now = self._clock()
+        with storage_errors(), self._engine.begin() as conn:
+            claimed = conn.execute(
+                update(inbox)
+                .where(inbox.c.seq == seq, inbox.c.state == "pending", _lease_free(now))
+                .values(
+                    lease_owner=self.owner,
+                    lease_until=now + self._lease,
+                    attempts=inbox.c.attempts + 1,
+                )
+            ).rowcount
+            if claimed != 1:
+                return None
+            row = conn.execute(
+                select(inbox.c.subject, inbox.c.sealed).where(inbox.c.seq == seq)
+            ).one()
+        payload = json.loads(self._sealer.open(row.subject, _SEALED_FIELD, row.sealed))
+        return InboxItem(seq=seq, subject=row.subject, payload=payload)
+
+    def complete(self, seq: int, state: str = "done") -> None:
+        """Mark a turn finished ("done" or "failed") and drop its sealed content."""
+        with storage_errors(), self._engine.begin() as conn:
+            conn.execute(
+                update(inbox)
+                .where(inbox.c.seq == seq)
+                .values(state=state, sealed=None, lease_owner=None, lease_until=None)
+            )
+
+    def recoverable(self, limit: int = 1000) -> list[tuple[int, str]]:
+        """Pending messages nobody holds a live lease on, oldest first: (seq, subject)."""
+        now = self._clock()
+        with storage_errors(), self._engine.connect() as conn:
+            rows = conn.execute(
+                select(inbox.c.seq, inbox.c.subject)
+                .where(inbox.c.state == "pending", _lease_free(now))
+                .order_by(inbox.c.seq)
+                .limit(limit)
+            ).all()
+        return [(row.seq, row.subject) for row in rows]
+
+    def first_status_sighting(self, key_hash: str) -> bool:
+        """True the first time a (message id, status) key is seen, across restarts and instances."""
+        with storage_errors(), self._engine.begin() as conn:
+            return (
+                insert_ignore(
+                    conn, seen_statuses, {"key_hash": key_hash, "received_at": self._clock()}
+                )
+                is not None
+            )
+
+    def save_choices(self, subject: str, choices: dict[str, str]) -> None:
+        """Remember the numbered choices last sent to a subject, so "2" maps back to a payload."""
+        with storage_errors(), self._engine.begin() as conn:
+            conn.execute(numbered_choices.delete().where(numbered_choices.c.subject == subject))
+            if choices:
+                conn.execute(
+                    numbered_choices.insert().values(
+                        subject=subject, choices=json.dumps(choices), updated_at=self._clock()
+                    )
+                )
+
+    def load_choices(self, subject: str) -> dict[str, str]:
+        with storage_errors(), self._engine.connect() as conn:
+            raw = conn.execute(
+                select(numbered_choices.c.choices).where(numbered_choices.c.subject == subject)
+            ).scalar()
+        return json.loads(raw) if raw else {}
+
+
+def _lease_free(now: float):  # type: ignore[no-untyped-def]
+    return or_(inbox.c.lease_until.is_(None), and_(inbox.c.lease_until < now))
+
