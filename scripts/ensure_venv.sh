@@ -9,8 +9,10 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.
   echo "Creating .venv with $py"
   "$py" -m venv .venv
 fi
+# This machine's pip config may list extra local indexes; their "is ignored" warnings are noise.
+pip_quiet() { .venv/bin/python -m pip "$@" 2> >(grep -v 'is ignored: it is neither' >&2); }
 echo "Installing pinned dependencies into .venv (first time: about 2-3 minutes, 2.7 GB) ..."
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip==24.0"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+pip_quiet install --quiet --disable-pip-version-check --upgrade "pip==24.0"
+pip_quiet install --quiet --disable-pip-version-check -r requirements.lock
+pip_quiet install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 touch .venv/.sigillo-installed
