@@ -131,6 +131,8 @@ def _text(body: Mapping[str, Any]) -> Content | None:
 def _interactive(body: Mapping[str, Any]) -> Content | None:
     kind = body.get("type")
     reply = body.get(kind) if isinstance(kind, str) else None
+    if not isinstance(kind, str):
+        return None
     if kind not in ("button_reply", "list_reply", "nfm_reply"):
         return Unsupported(UNKNOWN_INTERACTIVE, original_type=type_name(kind))
     if not isinstance(reply, Mapping):
