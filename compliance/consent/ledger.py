@@ -90,8 +90,12 @@ class ConsentLedger:
     def from_settings(cls, engine: Engine, hash_key: bytes, settings, audit_hook=None):  # noqa: ANN001, ANN206
         """A ledger configured from bot/compliance.yml (ComplianceSettings)."""
         return cls(
-            engine, hash_key, audit_hook, purposes=tuple(settings.purposes),
-            notice_version=settings.notice_version, pending_expiry=settings.pending_expiry,
+            engine,
+            hash_key,
+            audit_hook,
+            purposes=tuple(settings.purposes),
+            notice_version=settings.notice_version,
+            pending_expiry=settings.pending_expiry,
             window=settings.window,
         )
 
@@ -115,8 +119,15 @@ class ConsentLedger:
         evidence_id: str | None = None,
     ) -> ConsentReceipt:
         """Apply one event to one purpose; ConsentError if the state machine forbids it."""
-        return self.apply_many(subject, [purpose], event, at=at, method=method,
-                               notice_version=notice_version, evidence_id=evidence_id)[0]
+        return self.apply_many(
+            subject,
+            [purpose],
+            event,
+            at=at,
+            method=method,
+            notice_version=notice_version,
+            evidence_id=evidence_id,
+        )[0]
 
     def apply_many(
         self,
@@ -136,7 +147,9 @@ class ConsentLedger:
         withdrawn) instead of raising.
         """
         ev = ConsentEvent(
-            type=EventType(event), at=_utc(at) or self._clock(), method=Method(method),
+            type=EventType(event),
+            at=_utc(at) or self._clock(),
+            method=Method(method),
             notice_version=notice_version,
             evidence_hash=self.evidence_hash(evidence_id) if evidence_id else None,
         )
@@ -153,8 +166,9 @@ class ConsentLedger:
         self._audit(receipts)
         return [r for _, r in receipts]
 
-    def _apply_in_transaction(self, subject: str, purposes: list[str], ev: ConsentEvent,
-                              skip_disallowed: bool) -> list[tuple[int, ConsentReceipt]]:
+    def _apply_in_transaction(
+        self, subject: str, purposes: list[str], ev: ConsentEvent, skip_disallowed: bool
+    ) -> list[tuple[int, ConsentReceipt]]:
         receipts: list[tuple[int, ConsentReceipt]] = []
         with self._engine.begin() as conn:
             records = self._records(conn, subject)
@@ -166,7 +180,9 @@ class ConsentLedger:
                 receipts.append((self._store(conn, record, new, receipt), receipt))
         return receipts
 
-    def withdraw(self, subject: str, purposes: Iterable[str] | None = None, **kwargs) -> list[ConsentReceipt]:  # noqa: ANN003, E501
+    def withdraw(
+        self, subject: str, purposes: Iterable[str] | None = None, **kwargs
+    ) -> list[ConsentReceipt]:  # noqa: ANN003, E501
         """Opt-out: withdraw `purposes` (all when None); purposes already withdrawn are left."""
         chosen = self.purposes if purposes is None else tuple(purposes)
         return self.apply_many(subject, chosen, EventType.WITHDRAWN, skip_disallowed=True, **kwargs)
@@ -189,8 +205,15 @@ class ConsentLedger:
         version = notice_version or self.notice_version
         if not version:
             raise ConfigError("record_external_optin: notice_version is required")
-        return self.apply_many(phone_pseudonym, purposes, EventType.EXTERNAL_FIRST_OPTIN, at=at,
-                               method=method, notice_version=version, evidence_id=evidence_id)
+        return self.apply_many(
+            phone_pseudonym,
+            purposes,
+            EventType.EXTERNAL_FIRST_OPTIN,
+            at=at,
+            method=method,
+            notice_version=version,
+            evidence_id=evidence_id,
+        )
 
     def expire_pending(self, now: datetime | None = None) -> list[ConsentReceipt]:
         """Expire every first opt-in that waited longer than pending_expiry for confirmation."""
@@ -205,16 +228,23 @@ class ConsentLedger:
         receipts = []
         for subject, purpose in due:
             try:
-                receipts.append(self.apply(subject, purpose, EventType.EXPIRE, at=now,
-                                           method=Method.SYSTEM))
+                receipts.append(
+                    self.apply(subject, purpose, EventType.EXPIRE, at=now, method=Method.SYSTEM)
+                )
             except ConsentError:
                 continue  # confirmed or changed meanwhile: nothing to expire
         return receipts
 
     def mark_erased(self, subject: str, at: datetime | None = None) -> list[ConsentReceipt]:
         """Erasure: every purpose becomes erased and the window is closed; receipts stay."""
-        receipts = self.apply_many(subject, self.purposes, EventType.ERASED, at=at,
-                                   method=Method.RIGHTS_REQUEST, skip_disallowed=True)
+        receipts = self.apply_many(
+            subject,
+            self.purposes,
+            EventType.ERASED,
+            at=at,
+            method=Method.RIGHTS_REQUEST,
+            skip_disallowed=True,
+        )
         self._update_subject(subject, last_inbound_at=None, opt_out_confirmation_sent_at=None)
         return receipts
 
@@ -225,8 +255,11 @@ class ConsentLedger:
         at = _utc(at) or self._clock()
         with self._engine.begin() as conn:
             self._ensure_rows(conn, subject, at)
-            conn.execute(consent_state.update().where(consent_state.c.subject == subject)
-                         .values(last_inbound_at=at))
+            conn.execute(
+                consent_state.update()
+                .where(consent_state.c.subject == subject)
+                .values(last_inbound_at=at)
+            )
 
     def record_window_closed(self, subject: str) -> None:
         """Meta answered 131047 (outside the window): no free-form until the next inbound."""
@@ -248,16 +281,23 @@ class ConsentLedger:
 
     def history(self, subject: str) -> list[ConsentReceipt]:
         """Every receipt of the subject, oldest first."""
-        query = (sa.select(consent_receipts).where(consent_receipts.c.subject == subject)
-                 .order_by(consent_receipts.c.id))
+        query = (
+            sa.select(consent_receipts)
+            .where(consent_receipts.c.subject == subject)
+            .order_by(consent_receipts.c.id)
+        )
         with self._engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         return [
             ConsentReceipt(
-                subject=row["subject"], purpose=row["purpose"],
-                from_state=ConsentState(row["from_state"]), to_state=ConsentState(row["to_state"]),
-                notice_version=row["notice_version"], method=Method(row["method"]),
-                time=_utc(row["time"]), evidence_hash=row["evidence_hash"],
+                subject=row["subject"],
+                purpose=row["purpose"],
+                from_state=ConsentState(row["from_state"]),
+                to_state=ConsentState(row["to_state"]),
+                notice_version=row["notice_version"],
+                method=Method(row["method"]),
+                time=_utc(row["time"]),
+                evidence_hash=row["evidence_hash"],
                 event=EventType(row["event"]),
             )
             for row in rows
@@ -271,8 +311,9 @@ class ConsentLedger:
             rows = conn.execute(query).mappings().all()
         states = {p: ConsentState.NONE for p in self.purposes}
         states.update({r["purpose"]: ConsentState(r["state"]) for r in rows})
-        last_inbound = max((_utc(r["last_inbound_at"]) for r in rows if r["last_inbound_at"]),
-                           default=None)
+        last_inbound = max(
+            (_utc(r["last_inbound_at"]) for r in rows if r["last_inbound_at"]), default=None
+        )
         return SendContext(
             state_by_purpose=states,
             opted_out=transitions.is_opted_out(states),
@@ -284,64 +325,96 @@ class ConsentLedger:
 
     def _check_purpose(self, purpose: str) -> str:
         if purpose not in self.purposes:
-            raise ConfigError(f"purpose: unknown purpose {purpose!r}; "
-                              f"allowed: {', '.join(self.purposes)}")
+            raise ConfigError(
+                f"purpose: unknown purpose {purpose!r}; allowed: {', '.join(self.purposes)}"
+            )
         return purpose
 
     def _records(self, conn: Connection, subject: str) -> dict[str, ConsentRecord]:
-        rows = conn.execute(
-            sa.select(consent_state).where(consent_state.c.subject == subject)
-        ).mappings().all()
+        rows = (
+            conn.execute(sa.select(consent_state).where(consent_state.c.subject == subject))
+            .mappings()
+            .all()
+        )
         out = {p: ConsentRecord(subject=subject, purpose=p) for p in self.purposes}
         for row in rows:
             out[row["purpose"]] = ConsentRecord(
-                subject=subject, purpose=row["purpose"], state=ConsentState(row["state"]),
-                notice_version=row["notice_version"], updated_at=_utc(row["updated_at"]),
+                subject=subject,
+                purpose=row["purpose"],
+                state=ConsentState(row["state"]),
+                notice_version=row["notice_version"],
+                updated_at=_utc(row["updated_at"]),
                 pending_since=_utc(row["pending_since"]),
             )
         return out
 
     def _ensure_rows(self, conn: Connection, subject: str, at: datetime) -> None:
-        existing = set(conn.execute(sa.select(consent_state.c.purpose)
-                                    .where(consent_state.c.subject == subject)).scalars())
+        existing = set(
+            conn.execute(
+                sa.select(consent_state.c.purpose).where(consent_state.c.subject == subject)
+            ).scalars()
+        )
         for purpose in self.purposes:
             if purpose not in existing:
-                conn.execute(consent_state.insert().values(
-                    subject=subject, purpose=purpose, state=ConsentState.NONE.value,
-                    updated_at=at))
+                conn.execute(
+                    consent_state.insert().values(
+                        subject=subject,
+                        purpose=purpose,
+                        state=ConsentState.NONE.value,
+                        updated_at=at,
+                    )
+                )
 
-    def _store(self, conn: Connection, old: ConsentRecord, new: ConsentRecord,
-               receipt: ConsentReceipt) -> int:
-        values = {"state": new.state.value, "notice_version": new.notice_version,
-                  "updated_at": new.updated_at, "pending_since": new.pending_since}
+    def _store(
+        self, conn: Connection, old: ConsentRecord, new: ConsentRecord, receipt: ConsentReceipt
+    ) -> int:
+        values = {
+            "state": new.state.value,
+            "notice_version": new.notice_version,
+            "updated_at": new.updated_at,
+            "pending_since": new.pending_since,
+        }
         if new.state in (ConsentState.WITHDRAWN, ConsentState.ASKED):
             values["opt_out_confirmation_sent_at"] = None  # a new opt-out gets its confirmation
         key = (consent_state.c.subject == old.subject) & (consent_state.c.purpose == old.purpose)
         if old.updated_at is None:  # no row yet; a concurrent insert raises IntegrityError
-            conn.execute(consent_state.insert().values(
-                subject=old.subject, purpose=old.purpose, **values))
+            conn.execute(
+                consent_state.insert().values(subject=old.subject, purpose=old.purpose, **values)
+            )
         else:
             self._cas_update(conn, key, old, values)
-        result = conn.execute(consent_receipts.insert().values(
-            subject=receipt.subject, purpose=receipt.purpose, event=receipt.event.value,
-            from_state=receipt.from_state.value, to_state=receipt.to_state.value,
-            notice_version=receipt.notice_version, method=receipt.method.value,
-            time=receipt.time, evidence_hash=receipt.evidence_hash))
+        result = conn.execute(
+            consent_receipts.insert().values(
+                subject=receipt.subject,
+                purpose=receipt.purpose,
+                event=receipt.event.value,
+                from_state=receipt.from_state.value,
+                to_state=receipt.to_state.value,
+                notice_version=receipt.notice_version,
+                method=receipt.method.value,
+                time=receipt.time,
+                evidence_hash=receipt.evidence_hash,
+            )
+        )
         return int(result.inserted_primary_key[0])
 
     @staticmethod
     def _cas_update(conn: Connection, key, old: ConsentRecord, values: dict) -> None:  # noqa: ANN001
-        result = conn.execute(consent_state.update()
-                              .where(key & (consent_state.c.state == old.state.value))
-                              .values(**values))
+        result = conn.execute(
+            consent_state.update()
+            .where(key & (consent_state.c.state == old.state.value))
+            .values(**values)
+        )
         if result.rowcount != 1:
-            raise ConsentError(f"consent state of purpose '{old.purpose}' changed concurrently; "
-                               "retry")
+            raise ConsentError(
+                f"consent state of purpose '{old.purpose}' changed concurrently; retry"
+            )
 
     def _update_subject(self, subject: str, **values) -> None:  # noqa: ANN003
         with self._engine.begin() as conn:
-            conn.execute(consent_state.update().where(consent_state.c.subject == subject)
-                         .values(**values))
+            conn.execute(
+                consent_state.update().where(consent_state.c.subject == subject).values(**values)
+            )
 
     def _audit(self, receipts: list[tuple[int, ConsentReceipt]]) -> None:
         if self._audit_hook is None:

@@ -87,8 +87,12 @@ def parse_settings(data: Any, source: str) -> ComplianceSettings:
     r = _Reader(source)
     top = r.mapping(data, "", required=_TOP_KEYS, allowed=_TOP_KEYS)
 
-    lang = r.mapping(top["languages"], "languages", required={"supported", "default"},
-                     allowed={"supported", "default", "by_calling_code"})
+    lang = r.mapping(
+        top["languages"],
+        "languages",
+        required={"supported", "default"},
+        allowed={"supported", "default", "by_calling_code"},
+    )
     languages = tuple(r.strings(lang["supported"], "languages.supported"))
     default = r.choice(lang["default"], "languages.default", languages)
     by_code_raw = r.mapping(lang.get("by_calling_code", {}), "languages.by_calling_code")
@@ -110,8 +114,9 @@ def parse_settings(data: Any, source: str) -> ComplianceSettings:
     purposes = {}
     for name, body in purposes_raw.items():
         p = r.mapping(body, f"purposes.{name}", required={"description"})
-        purposes[str(name)] = r.per_language(p["description"], f"purposes.{name}.description",
-                                             languages)
+        purposes[str(name)] = r.per_language(
+            p["description"], f"purposes.{name}.description", languages
+        )
 
     notice = r.mapping(top["privacy_notice"], "privacy_notice", required={"version", "url"})
     version = r.string(notice["version"], "privacy_notice.version")
@@ -125,29 +130,46 @@ def parse_settings(data: Any, source: str) -> ComplianceSettings:
         top["pending_confirmation_expiry_hours"], "pending_confirmation_expiry_hours"
     )
 
-    win = r.mapping(top["customer_service_window"], "customer_service_window",
-                    required={"hours", "outside_window"},
-                    allowed={"hours", "outside_window", "template"})
+    win = r.mapping(
+        top["customer_service_window"],
+        "customer_service_window",
+        required={"hours", "outside_window"},
+        allowed={"hours", "outside_window", "template"},
+    )
     hours = r.positive_number(win["hours"], "customer_service_window.hours")
     if hours > 24:
         raise ConfigError(f"{source}: customer_service_window.hours: Meta's window is at most 24")
-    outside = r.choice(win["outside_window"], "customer_service_window.outside_window",
-                       OUTSIDE_WINDOW_CHOICES)
+    outside = r.choice(
+        win["outside_window"], "customer_service_window.outside_window", OUTSIDE_WINDOW_CHOICES
+    )
     window_template = None
     if outside == "template" or "template" in win:
         if "template" not in win:
-            raise ConfigError(f"{source}: customer_service_window.template: required when "
-                              "outside_window is 'template'")
-        window_template = r.templates(win["template"], "customer_service_window.template",
-                                      languages)
+            raise ConfigError(
+                f"{source}: customer_service_window.template: required when "
+                "outside_window is 'template'"
+            )
+        window_template = r.templates(
+            win["template"], "customer_service_window.template", languages
+        )
 
     return ComplianceSettings(
-        source=source, languages=languages, default_language=default,
-        language_by_calling_code=by_code, opt_out_keywords=opt_out, opt_in_keywords=opt_in,
-        marketing_stop_keywords=marketing, keywords=sets, purposes=purposes,
-        notice_version=version, notice_url=urls, confirmation_template=confirmation,
-        pending_expiry=timedelta(hours=expiry_hours), window=timedelta(hours=hours),
-        outside_window=outside, window_template=window_template,
+        source=source,
+        languages=languages,
+        default_language=default,
+        language_by_calling_code=by_code,
+        opt_out_keywords=opt_out,
+        opt_in_keywords=opt_in,
+        marketing_stop_keywords=marketing,
+        keywords=sets,
+        purposes=purposes,
+        notice_version=version,
+        notice_url=urls,
+        confirmation_template=confirmation,
+        pending_expiry=timedelta(hours=expiry_hours),
+        window=timedelta(hours=hours),
+        outside_window=outside,
+        window_template=window_template,
     )
 
 
@@ -176,8 +198,14 @@ class _Reader:
     def fail(self, key: str, rule: str) -> ConfigError:
         return ConfigError(f"{self.source}: {key or '(top level)'}: {rule}")
 
-    def mapping(self, value: Any, key: str, *, required: set[str] | None = None,
-                allowed: set[str] | None = None) -> dict[str, Any]:
+    def mapping(
+        self,
+        value: Any,
+        key: str,
+        *,
+        required: set[str] | None = None,
+        allowed: set[str] | None = None,
+    ) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise self.fail(key, "must be a mapping")
         prefix = f"{key}." if key else ""
@@ -187,8 +215,9 @@ class _Reader:
         if allowed is not None:
             for name in value:
                 if name not in allowed:
-                    raise self.fail(f"{prefix}{name}",
-                                    f"unknown key; allowed: {', '.join(sorted(allowed))}")
+                    raise self.fail(
+                        f"{prefix}{name}", f"unknown key; allowed: {', '.join(sorted(allowed))}"
+                    )
         return value
 
     def string(self, value: Any, key: str) -> str:
@@ -218,13 +247,18 @@ class _Reader:
         body = self.mapping(value, key, required=set(languages), allowed=set(languages))
         return {lang: self.string(body[lang], f"{key}.{lang}") for lang in languages}
 
-    def templates(self, value: Any, key: str,
-                  languages: tuple[str, ...]) -> dict[str, TemplateRef]:
+    def templates(self, value: Any, key: str, languages: tuple[str, ...]) -> dict[str, TemplateRef]:
         body = self.mapping(value, key, required=set(languages), allowed=set(languages))
         out = {}
         for lang in languages:
-            t = self.mapping(body[lang], f"{key}.{lang}", required={"name", "language"},
-                             allowed={"name", "language"})
-            out[lang] = TemplateRef(self.string(t["name"], f"{key}.{lang}.name"),
-                                    self.string(t["language"], f"{key}.{lang}.language"))
+            t = self.mapping(
+                body[lang],
+                f"{key}.{lang}",
+                required={"name", "language"},
+                allowed={"name", "language"},
+            )
+            out[lang] = TemplateRef(
+                self.string(t["name"], f"{key}.{lang}.name"),
+                self.string(t["language"], f"{key}.{lang}.language"),
+            )
         return out
