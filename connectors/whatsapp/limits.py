@@ -48,9 +48,9 @@ PAIR_RATE_SECONDS = 6.0
 CUSTOMER_SERVICE_WINDOW_SECONDS = 24 * 60 * 60
 
 # templates/overview: a template name is lowercase letters, digits and underscores, at most 512
-# characters; a template carries at most 10 buttons. Parameter text may not hold a newline, a tab or
-# more than 4 consecutive spaces (Meta answers 132018 "Param text cannot have new-line/tab characters
-# or more than 4 consecutive spaces"; reported by practitioners, not on Meta's reference pages).
+# characters; a template carries at most 10 buttons. Parameter text may not hold a newline, a tab
+# or more than 4 consecutive spaces: Meta answers 132018 "Param text cannot have new-line/tab
+# characters or more than 4 consecutive spaces" (seen by practitioners; not on the reference pages).
 TEMPLATE_NAME_MAX = 512
 TEMPLATE_BUTTONS_MAX = 10
 TEMPLATE_PARAM_MAX_CONSECUTIVE_SPACES = 4
