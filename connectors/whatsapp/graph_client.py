@@ -61,7 +61,7 @@ T = TypeVar("T")
 USER_AGENT = "sigillo-whatsapp/0.1"
 _MEDIA_HOST_SUFFIXES = (".fbsbx.com", ".facebook.com", ".fbcdn.net", ".whatsapp.net")
 _API_VERSION = re.compile(r"v\d{1,3}\.\d{1,2}")
-_GRAPH_ID = re.compile(r"[0-9A-Za-z_.-]{1,128}")
+_GRAPH_ID = re.compile(r"[0-9A-Za-z_]{1,128}")  # no "." or "/": ids are path segments
 
 
 @dataclass(frozen=True, repr=False)

@@ -227,6 +227,8 @@ async def test_media_url(fake_time: FakeTime) -> None:
         info = await graph.media_url("2621233374848975")
         with pytest.raises(ValueError):
             await graph.media_url("../106540352242922/messages")
+        with pytest.raises(ValueError):
+            await graph.media_url("..")
     assert info.url == "https://lookaside.fbsbx.com/x?mid=1"
     assert (info.mime_type, info.file_size) == ("image/jpeg", 303833)
     request = script.requests[0]
