@@ -24,6 +24,7 @@ from connectors.whatsapp.webhook_models import (
 from connectors.whatsapp.webhook_parser import WebhookFormatError, parse_webhook
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "whatsapp"
+SIG = "webhooks-sigillo/"
 CASES = yaml.safe_load((FIXTURES / "expected.yml").read_text(encoding="utf-8"))["cases"]
 
 
@@ -127,7 +128,7 @@ def test_format_error_never_echoes_the_body():
 
 
 def test_flow_response_json_is_parsed():
-    parsed = parse_webhook(load("webhooks-sigillo/msg-interactive-nfm_reply__sigillo__flow-completed.json"))
+    parsed = parse_webhook(load(SIG + "msg-interactive-nfm_reply__sigillo__flow-completed.json"))
     content = parsed.messages[0].content
     assert isinstance(content, FlowReply)
     assert content.response == {"flow_token": "t-1", "size": "M", "qty": 2}
@@ -163,7 +164,7 @@ def test_netflie_placeholders_parse_once_the_sender_is_valid():
 
 
 def test_status_details_are_kept():
-    parsed = parse_webhook(load("webhooks-sigillo/status-failed-131047__sigillo__outside-window.json"))
+    parsed = parse_webhook(load(SIG + "status-failed-131047__sigillo__outside-window.json"))
     status = parsed.statuses[0]
     assert status.status is StatusKind.FAILED
     assert status.errors[0].title == "Re-engagement message"
@@ -194,7 +195,9 @@ def test_sender_fields_from_message_and_contact():
 
 
 def test_bsuid_message_field_wins_over_contact_typo():
-    parsed = parse_webhook(load("webhooks/msg-text__metadocs__business-scoped-user-ids-md-block25.json"))
+    parsed = parse_webhook(
+        load("webhooks/msg-text__metadocs__business-scoped-user-ids-md-block25.json")
+    )
     sender = parsed.messages[0].sender
     assert sender.phone is None
     assert sender.user_id == "US.13491208655302741918"
@@ -208,16 +211,20 @@ def test_parse_is_pure_and_deterministic():
     assert body == before
 
 
+def _msg(body: dict) -> dict:
+    return body["entry"][0]["changes"][0]["value"]["messages"][0]
+
+
 @pytest.mark.parametrize(
     "mutation",
     [
         lambda b: b["entry"][0].__setitem__("changes", "x"),
         lambda b: b["entry"][0]["changes"].append(None),
         lambda b: b["entry"][0]["changes"][0].__setitem__("value", []),
-        lambda b: b["entry"][0]["changes"][0]["value"]["messages"][0].__setitem__("type", 5),
-        lambda b: b["entry"][0]["changes"][0]["value"]["messages"][0].__setitem__("text", "s"),
-        lambda b: b["entry"][0]["changes"][0]["value"]["messages"][0].__setitem__("id", "a" * 600),
-        lambda b: b["entry"][0]["changes"][0]["value"]["messages"][0].__setitem__("timestamp", True),
+        lambda b: _msg(b).__setitem__("type", 5),
+        lambda b: _msg(b).__setitem__("text", "s"),
+        lambda b: _msg(b).__setitem__("id", "a" * 600),
+        lambda b: _msg(b).__setitem__("timestamp", True),
         lambda b: b["entry"][0]["changes"][0]["value"].__setitem__("contacts", "x"),
         lambda b: b["entry"][0]["changes"][0]["value"].__setitem__("metadata", None),
         lambda b: b["entry"][0]["changes"][0]["value"].__setitem__("statuses", [{"id": 1}]),
