@@ -1,0 +1,176 @@
+"""What the bot may do next, given consent: the pure core of ConsentPolicy.
+
+Rasa runs its policies independently, so ConsentPolicy cannot see what the others predicted; it
+therefore names the action itself whenever consent demands it and abstains otherwise. `decide`
+is that choice; `review` answers the same question for an action proposed by someone else
+(keep it or overrule it), which is what tests and the e2e property checks ask.
+
+The contract with the action server (actions/consent.py and friends):
+- the consent actions below read and write the consent ledger, send their own responses, and set
+  the slots `consent_state_service`, `consent_state_marketing`, `opted_out` (bool) and
+  `notice_version_accepted`; the ledger, not the slots, is the truth, so an action is always
+  safe to run: it sends nothing the ledger forbids;
+- each consent action ends the bot's turn (ConsentPolicy predicts action_listen after it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from compliance.consent.keywords import KeywordMatch
+
+ACTION_LISTEN = "action_listen"
+ACTION_CONSENT_STEP = "action_consent_step"  # next step of the double opt-in, from the ledger
+ACTION_OPT_OUT = "action_opt_out"  # STOP (all purposes) or stop_marketing (marketing only)
+ACTION_OPT_IN = "action_opt_in"  # START after opt-out or refusal: fresh double opt-in
+ACTION_PRIVACY_NOTICE = "action_privacy_notice"
+ACTION_DATA_EXPORT = "action_data_export"
+ACTION_DATA_ERASE = "action_data_erase"  # asks for confirmation, then erases on affirm
+
+CONSENT_ACTIONS = frozenset(
+    {
+        ACTION_CONSENT_STEP,
+        ACTION_OPT_OUT,
+        ACTION_OPT_IN,
+        ACTION_PRIVACY_NOTICE,
+        ACTION_DATA_EXPORT,
+        ACTION_DATA_ERASE,
+    }
+)
+# Responses the consent flow may send before consent (the consent actions send the rest).
+CONSENT_RESPONSES = frozenset(
+    {
+        "utter_privacy_notice",
+        "utter_ask_consent",
+        "utter_ask_confirm_consent",
+        "utter_consent_refused",
+        "utter_help",
+    }
+)
+# Rasa default actions that send nothing.
+SILENT_DEFAULT_ACTIONS = frozenset(
+    {ACTION_LISTEN, "action_session_start", "action_deactivate_loop", "action_unlikely_intent"}
+)
+ALLOWED_BEFORE_CONSENT = CONSENT_ACTIONS | CONSENT_RESPONSES | SILENT_DEFAULT_ACTIONS
+
+SLOT_SERVICE = "consent_state_service"
+SLOT_MARKETING = "consent_state_marketing"
+SLOT_OPTED_OUT = "opted_out"
+SLOT_NOTICE_VERSION = "notice_version_accepted"
+
+_RIGHTS_INTENTS = {
+    "ask_privacy": ACTION_PRIVACY_NOTICE,
+    "ask_my_data": ACTION_DATA_EXPORT,
+    "delete_my_data": ACTION_DATA_ERASE,
+}
+
+
+@dataclass(frozen=True)
+class ConsentView:
+    """The facts of the tracker that consent depends on (built by ConsentPolicy).
+
+    at_user_turn: the latest action is action_listen and a user message awaits an answer.
+    latest_action: the action that just ran, when not at a user turn.
+    pending_question: a consent action that asked a yes/no question in the previous bot turn
+    and awaits the answer (today only action_data_erase's "are you sure?").
+    """
+
+    service_state: str | None
+    opted_out: bool
+    notice_version_accepted: str | None
+    current_notice_version: str
+    latest_intent: str | None
+    keyword: KeywordMatch
+    at_user_turn: bool
+    latest_action: str | None = None
+    pending_question: str | None = None
+
+    @property
+    def consent_confirmed(self) -> bool:
+        """Confirmed double opt-in for `service`, on the current notice, not opted out."""
+        return (
+            self.service_state == "confirmed"
+            and not self.opted_out
+            and self.notice_version_accepted == self.current_notice_version
+        )
+
+
+@dataclass(frozen=True)
+class Abstain:
+    """ConsentPolicy has nothing to say; the other policies decide."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Run:
+    """ConsentPolicy must win with this action."""
+
+    action: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Keep:
+    action: str
+
+
+@dataclass(frozen=True)
+class Overrule:
+    action: str
+    reason: str
+
+
+def decide(view: ConsentView) -> Abstain | Run:
+    """The action consent requires next, or Abstain when any allowed action may follow."""
+    if not view.at_user_turn:
+        return _after_action(view)
+    intent, keyword = view.latest_intent, view.keyword
+
+    # Opt-out pre-empts everything, at any point of any conversation.
+    if keyword is KeywordMatch.OPT_OUT or intent == "opt_out":
+        if view.opted_out:
+            return Run(ACTION_LISTEN, "already opted out: the one confirmation was sent")
+        return Run(ACTION_OPT_OUT, "opt-out requested")
+    if keyword is KeywordMatch.MARKETING_STOP or intent == "stop_marketing":
+        if view.opted_out:
+            return Run(ACTION_LISTEN, "opted out: nothing is sent")
+        return Run(ACTION_OPT_OUT, "marketing opt-out requested")
+    if keyword is KeywordMatch.OPT_IN or intent == "opt_in":
+        return Run(ACTION_OPT_IN, "opt-in requested: fresh double opt-in")
+    if view.opted_out or view.service_state == "refused":
+        if intent == "affirm":
+            # A confirmation tap may answer a newer web-form opt-in that the ledger holds but
+            # the slots do not show yet; the action sends nothing if the ledger forbids it.
+            return Run(ACTION_CONSENT_STEP, "possible confirmation of an external opt-in")
+        if view.opted_out:
+            return Run(ACTION_LISTEN, "opted out: nothing is sent until opt-in")
+    if view.pending_question == ACTION_DATA_ERASE and intent in ("affirm", "deny"):
+        return Run(ACTION_DATA_ERASE, "answer to the erasure confirmation")
+    if intent in _RIGHTS_INTENTS:
+        return Run(_RIGHTS_INTENTS[intent], f"data-subject request: {intent}")
+    if view.consent_confirmed:
+        return Abstain("consent confirmed")
+    if intent == "help":
+        return Run("utter_help", "help is answered before consent")
+    if view.service_state == "refused":
+        return Run(ACTION_LISTEN, "refusal was acknowledged once; nothing more is sent")
+    if view.service_state == "confirmed":
+        return Run(ACTION_CONSENT_STEP, "privacy notice changed: ask again")
+    return Run(ACTION_CONSENT_STEP, "no confirmed consent: next consent step")
+
+
+def _after_action(view: ConsentView) -> Abstain | Run:
+    if view.latest_action in CONSENT_ACTIONS or view.latest_action in CONSENT_RESPONSES:
+        return Run(ACTION_LISTEN, "a consent-flow action ends the bot's turn")
+    if view.consent_confirmed:
+        return Abstain("consent confirmed")
+    return Run(ACTION_LISTEN, "no confirmed consent: nothing more this turn")
+
+
+def review(view: ConsentView, proposed: str) -> Keep | Overrule:
+    """Keep `proposed` if consent allows it here, else overrule it with what consent requires."""
+    decision = decide(view)
+    if isinstance(decision, Abstain) or decision.action == proposed:
+        return Keep(proposed)
+    return Overrule(decision.action, decision.reason)
