@@ -186,7 +186,8 @@ CASES: list[tuple[str, object, int | None, str]] = [
         f"{ROW0}.description", a(limits.LIST_ROW_DESCRIPTION_MAX + 1))), 131009,
      "rows[0].description"),
     ("list_header_must_be_text", mutate(LST, set_path("interactive.header", {
-        "type": "image", "image": {"link": "https://x/a.jpg"}})), 131009, "interactive.header.type"),
+        "type": "image", "image": {"link": "https://x/a.jpg"}})), 131009,
+     "interactive.header.type"),
     ("list_empty_section", mutate(LST, set_path("interactive.action.sections.0.rows", [])),
      131009, "sections[0].rows"),
     ("cta_ok", CTA, None, ""),
@@ -223,7 +224,8 @@ CASES += [
                        "sticker": {"id": "9"}}, None, ""),
     # location, contacts, reaction
     ("location_ok", {"messaging_product": "whatsapp", "to": "1", "type": "location",
-                     "location": {"latitude": 45.46, "longitude": 9.19, "name": "Duomo"}}, None, ""),
+                     "location": {"latitude": 45.46, "longitude": 9.19, "name": "Duomo"}},
+     None, ""),
     ("location_latitude_out_of_range", {"messaging_product": "whatsapp", "to": "1",
                                         "type": "location", "location": {"latitude": 91,
                                                                          "longitude": 9}},
