@@ -1,0 +1,213 @@
+"""AuditLog: the one writer path of the audit log, safe with many writers on one database.
+
+Every append runs in a transaction that first locks the single audit_head row (PostgreSQL:
+SELECT … FOR UPDATE; SQLite: BEGIN IMMEDIATE, which takes the database write lock before the
+read). The head holds the tree size and the compact range, so each writer extends exactly the
+tree the previous one left: seqs stay gapless and the log never forks, across the Rasa server,
+the action server and any number of instances. Checkpoints (RFC 9162 §4.10 signed tree heads)
+are written in the same transaction every `checkpoint_every` entries and when
+`checkpoint_seconds` have passed; a failure rolls everything back (StorageUnavailable).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import create_engine, event, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import QueuePool
+
+from compliance.audit import checkpoint as cp
+from compliance.audit.compact_range import CompactRange
+from compliance.audit.entries import NewEntry, canonical_json, format_time, leaf_data, parse_time
+from compliance.audit.merkle import hash_leaf
+from compliance.audit.tables import HEAD_ID, audit_checkpoints, audit_entries, audit_head
+from compliance.errors import ConfigError
+from compliance.storage.guard import storage_errors
+
+DEFAULT_ORIGIN = "sigillo"
+DEFAULT_CHECKPOINT_EVERY = 256
+DEFAULT_CHECKPOINT_SECONDS = 60.0
+_SQLITE_BUSY_SECONDS = 60  # writers queue on the lock; an append holds it for milliseconds
+
+
+@dataclass
+class _Head:
+    size: int
+    compact: CompactRange
+    last_checkpoint_size: int
+    last_checkpoint_time: datetime | None
+    pruned_before: int
+
+
+class AuditLog:
+    """Append-only, Merkle-hashed, checkpoint-signed log of every turn (design.md invariant 3).
+
+    `signing_seed` is the keyring's 32-byte Ed25519 `audit_signing_key`; `clock` returns an aware
+    UTC datetime and is injectable for tests. The engine must be a file SQLite or PostgreSQL.
+    """
+
+    def __init__(self, engine: Engine, signing_seed: bytes, *, origin: str = DEFAULT_ORIGIN,
+                 checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+                 checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        if not isinstance(signing_seed, bytes) or len(signing_seed) != 32:
+            raise ConfigError("signing_seed must be the 32-byte Ed25519 audit_signing_key")
+        if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
+            raise ConfigError("checkpoint_every must be an integer >= 1")
+        if not checkpoint_seconds > 0:
+            raise ConfigError("checkpoint_seconds must be > 0")
+        try:
+            cp.Checkpoint(origin, 0, bytes(32), datetime.now(timezone.utc)).body()
+        except cp.MalformedCheckpoint:
+            raise ConfigError("origin must be 1-128 printable ASCII, no spaces") from None
+        self.engine = engine
+        self.origin = origin
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_seconds = float(checkpoint_seconds)
+        self._seed = signing_seed
+        self.public_key = cp.public_key_of(signing_seed)
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._writer = _writer_engine(engine)
+
+    def __repr__(self) -> str:  # never the seed
+        return f"AuditLog(origin={self.origin!r}, dialect={self.engine.dialect.name!r})"
+
+    def append(self, fields: NewEntry | Mapping[str, Any]) -> int:
+        """Append one entry; returns its seq (its 0-based leaf index)."""
+        return self.append_many([fields])[0]
+
+    def append_many(self, fields: Iterable[NewEntry | Mapping[str, Any]]) -> list[int]:
+        """Append entries in one transaction (one lock, one commit): all or none are written."""
+        entries = [NewEntry.coerce(f) for f in fields]  # validated before taking the lock
+        if not entries:
+            return []
+        with self.locked() as (connection, head):
+            return self.append_locked(connection, head, entries)
+
+    def checkpoint_now(self) -> cp.SignedCheckpoint:
+        """Sign the current tree head now (unless one exists at this size) and return it."""
+        with self.locked() as (connection, head):
+            if head.last_checkpoint_size == head.size and head.last_checkpoint_time is not None:
+                row = connection.execute(
+                    select(audit_checkpoints).where(audit_checkpoints.c.size == head.size)
+                ).one()
+                return cp.SignedCheckpoint(
+                    cp.parse_note(row.note, self.public_key), base64.b64decode(row.signature)
+                )
+            signed = self._checkpoint(connection, head, self._clock())
+            return signed
+
+    @contextmanager
+    def locked(self) -> Iterator[tuple[Connection, _Head]]:
+        """A transaction holding the head lock; the head is written back on success."""
+        with storage_errors(), self._writer.begin() as connection:
+            query = select(audit_head).where(audit_head.c.id == HEAD_ID)
+            if connection.dialect.name != "sqlite":
+                query = query.with_for_update()
+            row = connection.execute(query).one_or_none()
+            if row is None:
+                raise ConfigError("audit tables are missing: run compliance.storage.migrate()")
+            head = _Head(
+                size=row.size,
+                compact=CompactRange.from_json(row.compact_range),
+                last_checkpoint_size=row.last_checkpoint_size,
+                last_checkpoint_time=(parse_time(row.last_checkpoint_time)
+                                      if row.last_checkpoint_time else None),
+                pruned_before=row.pruned_before,
+            )
+            if head.compact.size != head.size:
+                raise ConfigError("audit_head is inconsistent: compact range size != size")
+            yield connection, head
+            connection.execute(update(audit_head).where(audit_head.c.id == HEAD_ID).values(
+                size=head.size,
+                compact_range=head.compact.to_json(),
+                last_checkpoint_size=head.last_checkpoint_size,
+                last_checkpoint_time=(format_time(head.last_checkpoint_time)
+                                      if head.last_checkpoint_time else None),
+                pruned_before=head.pruned_before,
+            ))
+
+    def append_locked(self, connection: Connection, head: _Head,
+                      entries: list[NewEntry]) -> list[int]:
+        """Append inside `locked()`; pruning uses it to record itself in its own transaction."""
+        rows, seqs, now = [], [], self._clock()
+        for entry in entries:
+            now = self._clock()
+            time_text = format_time(now)
+            attributes = canonical_json(dict(entry.attributes))
+            leaf = hash_leaf(leaf_data(head.size, time_text, entry.component, entry.kind,
+                                       entry.subject, attributes))
+            rows.append({"seq": head.size, "time": time_text, "component": entry.component,
+                         "kind": entry.kind, "subject": entry.subject,
+                         "attributes": attributes, "leaf_hash": leaf.hex()})
+            seqs.append(head.size)
+            head.compact.append(leaf)
+            head.size += 1
+            if head.size % self.checkpoint_every == 0:
+                connection.execute(insert(audit_entries), rows)
+                rows = []
+                self._checkpoint(connection, head, now)
+        if rows:
+            connection.execute(insert(audit_entries), rows)
+        last = head.last_checkpoint_time
+        if head.last_checkpoint_size != head.size and (
+            last is None or (now - last).total_seconds() >= self.checkpoint_seconds
+        ):
+            self._checkpoint(connection, head, now)
+        return seqs
+
+    def _checkpoint(self, connection: Connection, head: _Head,
+                    now: datetime) -> cp.SignedCheckpoint:
+        signed = cp.sign(cp.Checkpoint(self.origin, head.size, head.compact.root(), now),
+                         self._seed)
+        connection.execute(insert(audit_checkpoints).values(
+            size=head.size,
+            root=signed.checkpoint.root.hex(),
+            time=format_time(now),
+            signature=base64.b64encode(signed.signature).decode("ascii"),
+            note=signed.note(self.public_key),
+            compact_range=head.compact.to_json(),
+        ))
+        head.last_checkpoint_size = head.size
+        head.last_checkpoint_time = now
+        return signed
+
+
+def _writer_engine(engine: Engine) -> Engine:
+    """For SQLite, a private engine whose transactions start with BEGIN IMMEDIATE.
+
+    pysqlite defers BEGIN until the first write, so a plain transaction reads the head unlocked
+    and two writers would extend the same tree (a fork). SQLAlchemy's documented fix
+    ("Serializable isolation / Savepoints / Transactional DDL", pysqlite dialect): disable the
+    driver's own transaction handling and emit BEGIN ourselves. A private engine keeps that
+    change away from the other users of the shared engine; synchronous=FULL makes each audit
+    commit durable across power loss, not just process death.
+    """
+    if engine.dialect.name != "sqlite":
+        return engine
+    database = engine.url.database
+    if not database or database == ":memory:" or engine.url.query.get("mode") == "memory":
+        raise ConfigError("the audit log needs a file SQLite database or PostgreSQL")
+    writer = create_engine(engine.url, future=True, poolclass=QueuePool, pool_size=2,
+                           connect_args={"timeout": _SQLITE_BUSY_SECONDS,
+                                         "check_same_thread": False})
+
+    @event.listens_for(writer, "connect")
+    def _connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(writer, "begin")
+    def _begin(connection) -> None:  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return writer
