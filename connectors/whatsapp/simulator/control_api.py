@@ -152,6 +152,9 @@ async def user_send(request: web.Request) -> web.Response:
     sim, spec = sim_of(request), await _json(request)
     if not isinstance(spec, dict):
         return _bad("body: expected a JSON object")
+    if sim.callback_url is None:  # before any state changes: the user's message went nowhere
+        return _bad(str(NoCallback("no callback URL configured (--callback or POST "
+                                   "/_sim/config)")), status=409)
     try:
         conv = _conversation(sim, request.match_info["user"], spec)
         content = content_of(spec, wa_id=conv.wa_id, name=conv.name,

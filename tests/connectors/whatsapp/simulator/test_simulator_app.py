@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
-from simkit import AUTH, PNID, SECRET, Bot, buttons_to, running, text_to
-
+from connectors.whatsapp.simulator.testing import (
+    AUTH,
+    PNID,
+    SECRET,
+    Bot,
+    buttons_to,
+    running,
+    text_to,
+)
 from connectors.whatsapp.simulator.webhooks import sign
 
 USER = "393331234567"
@@ -255,3 +263,15 @@ async def test_no_callback_answers_409() -> None:
     async with running(callback_url=None) as (base, _, session):
         async with session.post(f"{base}/_sim/users/{USER}/send", json={"text": "hi"}) as r:
             assert r.status == 409
+
+
+async def test_logs_carry_no_numbers_or_texts(caplog) -> None:
+    caplog.set_level(logging.DEBUG, logger="connectors.whatsapp.simulator")
+    async with running(bot=Bot(answers=[500])) as (base, bot, session):
+        await session.post(f"{base}/_sim/users/{USER}/send", json={"text": "secret words"})
+        await session.post(base + MESSAGES, json=text_to(USER, "private reply"), headers=AUTH)
+        await session.post(base + MESSAGES, json=text_to(USER, "x" * 5000), headers=AUTH)
+        await bot.wait_for(3)
+    assert caplog.records  # something was logged: counts and codes
+    for needle in (USER, "secret words", "private reply", "xxxxx"):
+        assert needle not in caplog.text

@@ -1,4 +1,10 @@
-"""Test kit: the simulator and a tiny stand-in bot, both on real loopback sockets."""
+"""Test kit: the simulator and a tiny stand-in bot, both on real loopback sockets.
+
+For tests in this repository (pytest runs with --import-mode=importlib, so a shared helper has to
+live in an importable package). `running()` yields the simulator's base URL, a `Bot` that records
+every signed webhook, and a client session; `serve()` runs the simulator alone for end-to-end
+tests that bring their own bot. Everything binds 127.0.0.1 on a free port.
+"""
 
 from __future__ import annotations
 
@@ -52,7 +58,8 @@ class Bot:
         await asyncio.wait_for(_wait(), timeout)
 
 
-async def _serve(app: web.Application) -> tuple[web.AppRunner, int]:
+async def serve_app(app: web.Application) -> tuple[web.AppRunner, int]:
+    """Start an aiohttp app on 127.0.0.1:<free port>; returns (runner to clean up, port)."""
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -67,17 +74,27 @@ async def running(bot: Bot | None = None, **overrides: object
     bot = bot or Bot()
     bot_app = web.Application()
     bot_app.router.add_post("/webhooks/whatsapp/webhook", bot.handle)
-    bot_runner, bot_port = await _serve(bot_app)
+    bot_runner, bot_port = await serve_app(bot_app)
     settings = {"port": 0, "app_secret": SECRET, "access_token": TOKEN, "status_delay": 0.01,
                 "callback_url": f"http://127.0.0.1:{bot_port}/webhooks/whatsapp/webhook",
                 **overrides}
-    sim_runner, sim_port = await _serve(build_app(SimConfig(**settings)))  # type: ignore[arg-type]
+    sim_runner, sim_port = await serve_app(build_app(SimConfig(**settings)))  # type: ignore[arg-type]
     try:
         async with ClientSession() as session:
             yield f"http://127.0.0.1:{sim_port}", bot, session
     finally:
         await sim_runner.cleanup()
         await bot_runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def serve(**settings: object) -> AsyncIterator[str]:
+    """The simulator alone (SimConfig fields as keyword arguments); yields its base URL."""
+    runner, port = await serve_app(build_app(SimConfig(**{"port": 0, **settings})))  # type: ignore[arg-type]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
 
 
 def text_to(user: str, body: str = "hello") -> dict:
