@@ -1,0 +1,210 @@
+"""The pure decision table: label, view overrides, expected decision."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from compliance.consent.keywords import KeywordMatch as K
+from compliance.policy.decision import (
+    ALLOWED_BEFORE_CONSENT,
+    Abstain,
+    ConsentView,
+    Keep,
+    Overrule,
+    Run,
+    decide,
+    review,
+)
+
+NEW = ConsentView(
+    service_state=None,
+    opted_out=False,
+    notice_version_accepted=None,
+    current_notice_version="v2",
+    latest_intent="greet",
+    keyword=K.NONE,
+    at_user_turn=True,
+)
+OK = {"service_state": "confirmed", "notice_version_accepted": "v2"}
+
+CASES: list[tuple[str, dict[str, Any], Any]] = [
+    ("new user greets", {}, Run("action_consent_step", "")),
+    ("new user asks order", {"latest_intent": "order_status"}, Run("action_consent_step", "")),
+    ("new user asks help", {"latest_intent": "help"}, Run("utter_help", "")),
+    ("new user asks privacy", {"latest_intent": "ask_privacy"}, Run("action_privacy_notice", "")),
+    (
+        "asked, says yes",
+        {"service_state": "asked", "latest_intent": "affirm"},
+        Run("action_consent_step", ""),
+    ),
+    (
+        "awaiting, taps confirm",
+        {"service_state": "awaiting_confirmation", "latest_intent": "affirm"},
+        Run("action_consent_step", ""),
+    ),
+    (
+        "refused, anything",
+        {"service_state": "refused", "latest_intent": "order_status"},
+        Run("action_listen", ""),
+    ),
+    (
+        "refused, taps confirm",
+        {"service_state": "refused", "latest_intent": "affirm"},
+        Run("action_consent_step", ""),
+    ),
+    ("refused, START", {"service_state": "refused", "keyword": K.OPT_IN}, Run("action_opt_in", "")),
+    ("confirmed, business", {**OK, "latest_intent": "order_status"}, Abstain("")),
+    (
+        "confirmed, old notice",
+        {
+            "service_state": "confirmed",
+            "notice_version_accepted": "v1",
+            "latest_intent": "order_status",
+        },
+        Run("action_consent_step", ""),
+    ),
+    ("confirmed, no notice slot", {"service_state": "confirmed"}, Run("action_consent_step", "")),
+    ("confirmed, STOP keyword", {**OK, "keyword": K.OPT_OUT}, Run("action_opt_out", "")),
+    ("confirmed, opt_out intent", {**OK, "latest_intent": "opt_out"}, Run("action_opt_out", "")),
+    ("new user, STOP", {"keyword": K.OPT_OUT}, Run("action_opt_out", "")),
+    ("stop marketing keyword", {**OK, "keyword": K.MARKETING_STOP}, Run("action_opt_out", "")),
+    ("stop marketing intent", {**OK, "latest_intent": "stop_marketing"}, Run("action_opt_out", "")),
+    (
+        "opted out, business",
+        {"opted_out": True, "service_state": "withdrawn", "latest_intent": "order_status"},
+        Run("action_listen", ""),
+    ),
+    ("opted out, STOP again", {"opted_out": True, "keyword": K.OPT_OUT}, Run("action_listen", "")),
+    ("opted out, help", {"opted_out": True, "latest_intent": "help"}, Run("action_listen", "")),
+    (
+        "opted out, privacy",
+        {"opted_out": True, "latest_intent": "ask_privacy"},
+        Run("action_listen", ""),
+    ),
+    ("opted out, START", {"opted_out": True, "keyword": K.OPT_IN}, Run("action_opt_in", "")),
+    (
+        "opted out, opt_in intent",
+        {"opted_out": True, "latest_intent": "opt_in"},
+        Run("action_opt_in", ""),
+    ),
+    (
+        "opted out, stale slot and confirm tap",
+        {**OK, "opted_out": True, "latest_intent": "affirm"},
+        Run("action_consent_step", ""),
+    ),
+    ("confirmed, export", {**OK, "latest_intent": "ask_my_data"}, Run("action_data_export", "")),
+    ("confirmed, erase", {**OK, "latest_intent": "delete_my_data"}, Run("action_data_erase", "")),
+    (
+        "erase question answered yes",
+        {"latest_intent": "affirm", "pending_question": "action_data_erase"},
+        Run("action_data_erase", ""),
+    ),
+    (
+        "erase question answered no",
+        {**OK, "latest_intent": "deny", "pending_question": "action_data_erase"},
+        Run("action_data_erase", ""),
+    ),
+    (
+        "after consent action",
+        {"at_user_turn": False, "latest_action": "action_consent_step"},
+        Run("action_listen", ""),
+    ),
+    (
+        "after consent action, confirmed",
+        {**OK, "at_user_turn": False, "latest_action": "action_privacy_notice"},
+        Run("action_listen", ""),
+    ),
+    (
+        "after help",
+        {"at_user_turn": False, "latest_action": "utter_help"},
+        Run("action_listen", ""),
+    ),
+    (
+        "mid-turn, no consent",
+        {"at_user_turn": False, "latest_action": "utter_greet"},
+        Run("action_listen", ""),
+    ),
+    (
+        "mid-turn, confirmed",
+        {**OK, "at_user_turn": False, "latest_action": "utter_greet"},
+        Abstain(""),
+    ),
+]
+
+
+def _same(actual: Any, expected: Any) -> bool:
+    if isinstance(expected, Run):
+        return isinstance(actual, Run) and actual.action == expected.action
+    return isinstance(actual, Abstain)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_decide(overrides: dict[str, Any], expected: Any) -> None:
+    actual = decide(replace(NEW, **overrides))
+    assert _same(actual, expected), actual
+    assert actual.reason  # every decision says why
+
+
+def test_review_keeps_or_overrules() -> None:
+    assert review(replace(NEW, **OK), "utter_order_status") == Keep("utter_order_status")
+    overruled = review(NEW, "utter_order_status")
+    assert isinstance(overruled, Overrule) and overruled.action == "action_consent_step"
+    assert review(NEW, "action_consent_step") == Keep("action_consent_step")
+
+
+VIEWS = st.builds(
+    ConsentView,
+    service_state=st.sampled_from(
+        [
+            None,
+            "none",
+            "notice_shown",
+            "asked",
+            "awaiting_confirmation",
+            "confirmed",
+            "refused",
+            "withdrawn",
+            "expired",
+            "erased",
+        ]
+    ),
+    opted_out=st.booleans(),
+    notice_version_accepted=st.sampled_from([None, "v1", "v2"]),
+    current_notice_version=st.just("v2"),
+    latest_intent=st.sampled_from(
+        [
+            None,
+            "greet",
+            "order_status",
+            "affirm",
+            "deny",
+            "help",
+            "opt_out",
+            "opt_in",
+            "stop_marketing",
+            "ask_privacy",
+            "ask_my_data",
+            "delete_my_data",
+        ]
+    ),
+    keyword=st.sampled_from(list(K)),
+    at_user_turn=st.booleans(),
+    latest_action=st.sampled_from([None, "action_consent_step", "utter_greet", "utter_help"]),
+    pending_question=st.sampled_from([None, "action_data_erase"]),
+)
+
+
+@given(VIEWS, st.sampled_from(["utter_order_status", "action_order_status", "utter_greet"]))
+def test_no_business_action_survives_without_consent(view: ConsentView, business: str) -> None:
+    outcome = review(view, business)
+    if not view.consent_confirmed:
+        assert isinstance(outcome, Overrule) and outcome.action in ALLOWED_BEFORE_CONSENT
+    if view.opted_out:
+        assert outcome.action in {"action_listen", "action_opt_in", "action_consent_step"}
