@@ -275,3 +275,25 @@ async def test_logs_carry_no_numbers_or_texts(caplog) -> None:
     assert caplog.records  # something was logged: counts and codes
     for needle in (USER, "secret words", "private reply", "xxxxx"):
         assert needle not in caplog.text
+
+
+async def test_config_points_at_a_late_bot_and_rejects_unknown_settings() -> None:
+    async with running() as (base, bot, session):
+        async with session.get(f"{base}/_sim/config") as r:
+            callback = (await r.json())["callback_url"]
+        await session.post(f"{base}/_sim/config", json={"callback_url": None})
+        async with session.post(f"{base}/_sim/users/{USER}/send", json={"text": "hi"}) as r:
+            assert r.status == 409
+        async with session.post(f"{base}/_sim/config",
+                                json={"callback_url": callback, "read_receipts": False}) as r:
+            settings = await r.json()
+        assert settings["read_receipts"] is False and "app_secret" not in settings
+        await _open_window(base, session)
+        async with session.post(base + MESSAGES, json=text_to(USER), headers=AUTH) as r:
+            wamid = (await r.json())["messages"][0]["id"]
+        await bot.wait_for(3)
+        assert [s for i, s in bot.statuses() if i == wamid] == ["sent", "delivered"]
+        async with session.post(f"{base}/_sim/config", json={"access_token": "x"}) as r:
+            assert r.status == 400 and "unknown settings" in (await r.json())["error"]
+        async with session.post(f"{base}/_sim/config", json={"status_delay": -1}) as r:
+            assert r.status == 400 and "status_delay" in (await r.json())["error"]
