@@ -26,6 +26,9 @@ Control API (tests, chat tool):
     POST /_sim/deliver                   {"body": {...}} | {"raw": "..."}, "duplicate", "signature"
     GET  /_sim/stats                     counts and codes
     POST /_sim/reset
+
+For pytest: `connectors.whatsapp.simulator.testing` has `serve(**SimConfig fields)` (simulator
+alone, yields its base URL) and `running()` (simulator + a recording stub bot).
 """
 
 from __future__ import annotations
