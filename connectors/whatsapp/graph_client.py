@@ -188,7 +188,8 @@ class GraphClient:
             return _send_result(_json_or_fail(response))
 
         result = await self._call("send", attempt, paced=True, pacing_key=key)
-        logger.info("graph send accepted message_id=%s", result.message_id)
+        # A wamid embeds the recipient's phone number: log the fact, never the id.
+        logger.info("graph send accepted")
         return result
 
     async def mark_read(self, message_id: str, typing: bool = False) -> None:
@@ -199,7 +200,7 @@ class GraphClient:
             _json_or_fail(await self._http.post(self._messages_url, json=body))
 
         await self._call("mark_read", attempt, paced=True, pacing_key=None)
-        logger.debug("graph mark_read done message_id=%s", message_id)
+        logger.debug("graph mark_read done")
 
     async def media_url(self, media_id: str) -> MediaInfo:
         """Resolve a media id (from a webhook) to a short-lived download URL."""

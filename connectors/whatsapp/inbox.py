@@ -172,4 +172,3 @@ class Inbox:
 
 def _lease_free(now: float):  # type: ignore[no-untyped-def]
     return or_(inbox.c.lease_until.is_(None), and_(inbox.c.lease_until < now))
-

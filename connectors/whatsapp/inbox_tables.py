@@ -24,7 +24,9 @@ from compliance.storage.metadata import metadata
 inbox = Table(
     "wa_inbox",
     metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("id_hash", String(80), nullable=False, unique=True),
     Column("subject", String(64), nullable=False),
     Column("received_at", Float, nullable=False),

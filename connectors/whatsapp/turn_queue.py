@@ -94,8 +94,9 @@ class TurnQueue:
         try:
             item = self._inbox.claim(seq)
         except Exception as exc:
-            logger.warning("whatsapp.turns.claim_failed subject=%s error=%s", subject,
-                           type(exc).__name__)
+            logger.warning(
+                "whatsapp.turns.claim_failed subject=%s error=%s", subject, type(exc).__name__
+            )
             return  # still pending: the sweep retries it
         if item is None:
             return  # done already, or another instance holds it
@@ -103,8 +104,9 @@ class TurnQueue:
             await self._run_turn(item)
         except Exception as exc:
             # The turn ran (or half ran) inside Rasa; replaying it would double the tracker.
-            logger.error("whatsapp.turns.failed subject=%s seq=%d error=%s", subject, seq,
-                         type(exc).__name__)
+            logger.error(
+                "whatsapp.turns.failed subject=%s seq=%d error=%s", subject, seq, type(exc).__name__
+            )
             self._inbox.complete(seq, state="failed")
             return
         self._inbox.complete(seq)

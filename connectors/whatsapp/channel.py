@@ -1,0 +1,155 @@
+"""Rasa's InputChannel for the WhatsApp Cloud API (`whatsapp` in bot/credentials.yml).
+
+    GET  /webhooks/whatsapp/          health
+    GET  /webhooks/whatsapp/webhook   Meta's verification handshake
+    POST /webhooks/whatsapp/webhook   signed updates: 200 once recorded, the turn runs afterwards
+
+Rasa's own channels await the whole turn before answering the webhook, which is why Meta
+redelivers to them and users get duplicate replies; here the webhook only records (see
+webhook_receiver) and the turn queue runs the turn after the answer, in order per sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from connectors.whatsapp.config import WhatsAppConfig
+from connectors.whatsapp.gate import Gate
+from connectors.whatsapp.graph_client import GraphClient
+from connectors.whatsapp.inbox import Inbox, InboxItem
+from connectors.whatsapp.output_channel import WhatsAppOutput
+from connectors.whatsapp.pacing import Pacer
+from connectors.whatsapp.signature import SIGNATURE_HEADER, check_verify_token
+from connectors.whatsapp.turn_queue import TurnQueue
+from connectors.whatsapp.webhook_receiver import WebhookReceiver
+
+logger = logging.getLogger(__name__)
+
+
+class WhatsAppInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "whatsapp"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> WhatsAppInput:
+        """Validate the settings and open the compliance gate; both fail at start-up, by name."""
+        from compliance.gate import ComplianceGate
+
+        config = WhatsAppConfig.from_credentials(credentials, os.environ)
+        gate = ComplianceGate.from_environment(os.environ)
+        return cls(config, gate, Inbox(gate.engine, gate))
+
+    def __init__(
+        self,
+        config: WhatsAppConfig,
+        gate: Gate,
+        inbox: Inbox,
+        graph_factory: Callable[[], GraphClient] | None = None,
+    ) -> None:
+        self.config = config
+        self.gate = gate
+        self.inbox = inbox
+        self.receiver = WebhookReceiver(config, gate, inbox)
+        self._graph_factory = graph_factory or self._default_graph
+        self._graph: GraphClient | None = None
+        self.queue: TurnQueue | None = None
+
+    def _default_graph(self) -> GraphClient:
+        return GraphClient(
+            base_url=self.config.api_base_url,
+            api_version=self.config.api_version,
+            phone_number_id=self.config.phone_number_id,
+            access_token=self.config.access_token,
+            timeout=self.config.request_timeout_seconds,
+            pacer=Pacer(rate_per_second=self.config.messages_per_second),
+        )
+
+    def get_output_channel(self) -> WhatsAppOutput:
+        return WhatsAppOutput(self._graph_or_create(), self.gate, self.inbox)
+
+    def _graph_or_create(self) -> GraphClient:
+        if self._graph is None:
+            self._graph = self._graph_factory()
+        return self._graph
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = Blueprint("whatsapp_webhook", __name__)
+        self.queue = queue = TurnQueue(self.inbox, self._turn_runner(on_new_message))
+
+        @bp.listener("after_server_start")
+        async def start(app: Any, loop: Any) -> None:
+            self._graph_or_create()
+            queue.start()  # also recovers turns a previous process left pending
+
+        @bp.listener("before_server_stop")
+        async def stop(app: Any, loop: Any) -> None:
+            await queue.stop()
+            if self._graph is not None:
+                await self._graph.aclose()
+
+        @bp.route("/", methods=["GET"])
+        async def health(request: Request) -> response.HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bp.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> response.HTTPResponse:
+            challenge = check_verify_token(request.args, self.config.verify_token)
+            if challenge is None:
+                return response.text("verification failed", status=403)
+            return response.text(challenge)
+
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> response.HTTPResponse:
+            outcome = self.receiver.receive(
+                request.body or b"", request.headers.get(SIGNATURE_HEADER)
+            )
+            for recorded in outcome.accepted:
+                queue.submit(recorded.seq, recorded.subject)  # type: ignore[arg-type]
+            if outcome.status != 200:
+                return response.json({"error": outcome.reason}, status=outcome.status)
+            return response.json({"status": "ok", "accepted": len(outcome.accepted)})
+
+        return bp
+
+    def _turn_runner(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Callable[[InboxItem], Awaitable[None]]:
+        async def run_turn(item: InboxItem) -> None:
+            payload = item.payload
+            self.gate.on_inbound(
+                item.subject,
+                payload["type"],
+                payload["id_hash"],
+                self.gate.keyed_hash("content", payload["text"]),
+            )
+            graph = self._graph_or_create()
+            # Best effort, and off the turn's path: blue ticks must not delay the reply.
+            asyncio.get_running_loop().create_task(_mark_read(graph, payload["message_id"]))
+            await on_new_message(
+                UserMessage(
+                    text=payload["text"],
+                    output_channel=WhatsAppOutput(graph, self.gate, self.inbox),
+                    sender_id=item.subject,
+                    input_channel=self.name(),
+                    message_id=payload["id_hash"],
+                    metadata=payload["metadata"],
+                )
+            )
+
+        return run_turn
+
+
+async def _mark_read(graph: GraphClient, message_id: str) -> None:
+    try:
+        await graph.mark_read(message_id)
+    except Exception as exc:  # a missing blue tick is not worth failing a turn
+        logger.info("whatsapp.mark_read.failed error=%s", type(exc).__name__)

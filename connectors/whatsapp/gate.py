@@ -1,0 +1,60 @@
+"""What the channel asks of the compliance layer, as one interface.
+
+The channel never stores, logs or forwards a phone number, a BSUID, a message id or a text itself:
+it hands them to the gate, which pseudonymizes, hashes, seals, audits and decides. The concrete
+gate is `compliance.gate.ComplianceGate`; tests may pass any object with these methods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from connectors.whatsapp.sender_identity import SubjectIdentifier
+from connectors.whatsapp.webhook_models import PreferenceUpdate, StatusUpdate
+
+
+@dataclass(frozen=True)
+class SendDecision:
+    """Whether a reply may go out: allowed, refused (with a reason code), or sent as a template."""
+
+    allowed: bool
+    reason: str = ""
+    template: dict[str, Any] | None = None  # {"name", "language"} when a template must replace it
+
+
+class Gate(Protocol):
+    def admit(self, identifier: SubjectIdentifier) -> str:
+        """The pseudonym of a sender; records the identity (and any alias) in the vault."""
+
+    def pseudonym_of(self, identifier: SubjectIdentifier) -> str:
+        """The pseudonym of an identifier, without recording anything."""
+
+    def keyed_hash(self, purpose: str, value: str) -> str:
+        """A keyed hash: for message ids and status keys, which embed the phone number."""
+
+    def seal(self, subject: str, field: str, data: bytes) -> bytes: ...
+
+    def open(self, subject: str, field: str, token: bytes) -> bytes: ...
+
+    def recipient(self, subject: str) -> SubjectIdentifier:
+        """Who to send to, resolved through the vault."""
+
+    def on_inbound(self, subject: str, message_type: str, id_hash: str, content_hash: str) -> None:
+        """A message is about to be processed: audit it and refresh the 24-hour window."""
+
+    def check_send(self, subject: str, message: dict[str, Any]) -> SendDecision: ...
+
+    def on_outbound(
+        self, subject: str, kind: str, id_hash: str, utter_action: str | None
+    ) -> None: ...
+
+    def on_send_refused(self, subject: str, reason: str, utter_action: str | None) -> None: ...
+
+    def on_send_failed(self, subject: str, code: int | None, error: str) -> None: ...
+
+    def on_status(self, subject: str | None, status: StatusUpdate, id_hash: str) -> None:
+        """A delivery status (first sighting only): audit; act on 131047 / 131050 failures."""
+
+    def on_preference(self, subject: str | None, preference: PreferenceUpdate) -> None:
+        """Meta's user_preferences: a marketing stop withdraws marketing consent."""

@@ -1,0 +1,84 @@
+"""Rasa's OutputChannel for WhatsApp: every bot message passes the compliance gate, is rendered
+within WhatsApp's limits and sent through the Graph client.
+
+Rasa calls `send_response` once per bot utterance with the pseudonym as recipient id; the phone
+number is resolved through the vault only here, at the last moment, and never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa.core.channels.channel import OutputChannel
+
+from connectors.whatsapp.gate import Gate
+from connectors.whatsapp.graph_client import GraphClient
+from connectors.whatsapp.graph_errors import GraphError
+from connectors.whatsapp.inbox import Inbox
+from connectors.whatsapp.outbound_rendering import Recipient, UnrenderableResponse, render_response
+from connectors.whatsapp.sender_identity import IdentifierKind, SubjectIdentifier
+from connectors.whatsapp.templates import template_message
+
+logger = logging.getLogger(__name__)
+
+
+def recipient_for(identifier: SubjectIdentifier) -> Recipient:
+    if identifier.kind == IdentifierKind.PHONE:
+        return Recipient(phone=identifier.value.lstrip("+"))
+    return Recipient(bsuid=identifier.value)
+
+
+class WhatsAppOutput(OutputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "whatsapp"
+
+    def __init__(self, graph: GraphClient, gate: Gate, inbox: Inbox) -> None:
+        self._graph = graph
+        self._gate = gate
+        self._inbox = inbox
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        utter_action = message.get("utter_action")
+        decision = self._gate.check_send(recipient_id, message)
+        if not decision.allowed:
+            self._gate.on_send_refused(recipient_id, decision.reason, utter_action)
+            logger.info("whatsapp.send.refused subject=%s reason=%s", recipient_id, decision.reason)
+            return
+        recipient = recipient_for(self._gate.recipient(recipient_id))
+        if decision.template is not None:
+            bodies = [
+                template_message(
+                    recipient, decision.template["name"], decision.template["language"]
+                )
+            ]
+        else:
+            try:
+                rendered = render_response(recipient, message)
+            except UnrenderableResponse as exc:
+                logger.error("whatsapp.send.unrenderable subject=%s field=%s", recipient_id, exc)
+                self._gate.on_send_failed(recipient_id, None, "unrenderable")
+                return
+            if message.get("buttons") or rendered.numbered_choices:
+                self._inbox.save_choices(recipient_id, rendered.numbered_choices)
+            bodies = rendered.bodies
+        for body in bodies:
+            try:
+                result = await self._graph.send(body, pacing_key=recipient_id)
+            except GraphError as exc:
+                # Typed by Meta's code: the gate turns 131047/131050 into state, audits the rest.
+                self._gate.on_send_failed(recipient_id, exc.code, type(exc).__name__)
+                logger.warning(
+                    "whatsapp.send.failed subject=%s code=%s error=%s",
+                    recipient_id,
+                    exc.code,
+                    type(exc).__name__,
+                )
+                return
+            self._gate.on_outbound(
+                recipient_id,
+                str(body.get("type", "unknown")),
+                self._gate.keyed_hash("message_id", result.message_id),
+                utter_action,
+            )
