@@ -29,8 +29,10 @@ def main() -> int:
             rasa_port=_port("SIGILLO_RASA_PORT", 5005),
             actions_port=_port("SIGILLO_ACTIONS_PORT", 5055),
         )
-        print("Starting the action server and the Rasa server (loading the model takes ~40 s) ...",
-              flush=True)
+        print(
+            "Starting the action server and the Rasa server (loading the model takes ~40 s) ...",
+            flush=True,
+        )
         stack = start_stack(config)
     except (StackError, RuntimeError) as exc:
         print(f"make run: {exc}", file=sys.stderr)
@@ -48,9 +50,9 @@ def main() -> int:
     print(
         "\nSigillo is running.\n"
         f"  REST channel: curl -s {stack.rasa_url}/webhooks/rest/webhook "
-        "-d '{\"sender\": \"me\", \"message\": \"hello\"}'\n"
+        '-d \'{"sender": "me", "message": "hello"}\'\n'
         f"  Italian:      curl -s {stack.rasa_url}/webhooks/rest/webhook "
-        "-d '{\"sender\": \"io\", \"message\": \"ciao, dov è il mio ordine A1001?\"}'\n"
+        '-d \'{"sender": "io", "message": "ciao, dov è il mio ordine A1001?"}\'\n'
         f"  Logs:         {config.workdir}/rasa.log, {config.workdir}/actions.log\n"
         "Press Ctrl-C to stop.",
         flush=True,
@@ -59,8 +61,10 @@ def main() -> int:
         while not stopping:
             dead = [p.name for p in stack.processes if not p.running()]
             if dead:
-                print(f"make run: {', '.join(dead)} stopped unexpectedly; see the logs above.",
-                      file=sys.stderr)
+                print(
+                    f"make run: {', '.join(dead)} stopped unexpectedly; see the logs above.",
+                    file=sys.stderr,
+                )
                 return 1
             time.sleep(0.5)
     finally:

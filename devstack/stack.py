@@ -1,9 +1,14 @@
-"""The bot's processes as one unit: action server and Rasa server (and, once the WhatsApp
-channel is wired, the Cloud API simulator), on chosen ports, stopped together.
+"""The bot's processes as one unit, on chosen ports, stopped together.
+
+Two shapes: `rest` (action server + Rasa server with Rasa's REST channel) and `whatsapp` (the same
+plus the local Cloud API simulator standing in for Meta, with the WhatsApp channel pointed at it,
+and a fresh key file and database under the stack's work directory).
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,20 +20,34 @@ from devstack.training import ROOT
 
 _BIN = Path(sys.executable).parent
 
+# What the simulator and the channel agree on when no Meta credentials are set. Not secrets:
+# they only ever authenticate loopback traffic between two local processes.
+SIMULATOR_SETTINGS = {
+    "WHATSAPP_APP_SECRET": "sim-app-secret",
+    "WHATSAPP_VERIFY_TOKEN": "sim-verify-token",
+    "WHATSAPP_ACCESS_TOKEN": "sim-access-token",
+    "WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
+    "WHATSAPP_API_VERSION": "v23.0",
+}
+
 
 @dataclass
 class StackConfig:
     model: Path
     workdir: Path
+    channel: str = "rest"  # rest | whatsapp
     rasa_port: int = 5005
     actions_port: int = 5055
+    simulator_port: int = 5300
     env: dict[str, str] = field(default_factory=dict)
+    simulator_args: list[str] = field(default_factory=list)
     startup_timeout: float = 240.0
 
 
 @dataclass
 class Stack:
     config: StackConfig
+    env: dict[str, str] = field(default_factory=dict)
     processes: list[ManagedProcess] = field(default_factory=list)
 
     @property
@@ -39,8 +58,19 @@ class Stack:
     def actions_url(self) -> str:
         return f"http://127.0.0.1:{self.config.actions_port}"
 
+    @property
+    def simulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.simulator_port}"
+
     def process(self, name: str) -> ManagedProcess:
         return next(p for p in self.processes if p.name == name)
+
+    def restart_rasa(self, *, crash: bool = False) -> None:
+        """Stop (or kill -9) the Rasa server and start it again with the same settings."""
+        rasa = self.process("Rasa server")
+        rasa.kill() if crash else rasa.stop()
+        rasa.start()
+        rasa.wait_ready(f"{self.rasa_url}/", self.config.startup_timeout)
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -53,47 +83,134 @@ class Stack:
         self.stop()
 
 
+def _write_yaml(path: Path, content: dict) -> Path:
+    path.write_text(yaml.safe_dump(content, sort_keys=False))
+    return path
+
+
 def write_endpoints(workdir: Path, actions_url: str) -> Path:
     """bot/endpoints.yml with the action server's URL set to the port this stack uses."""
     endpoints = yaml.safe_load((ROOT / "bot" / "endpoints.yml").read_text()) or {}
     endpoints["action_endpoint"] = {"url": f"{actions_url}/webhook"}
-    path = workdir / "endpoints.yml"
-    path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
-    return path
+    return _write_yaml(workdir / "endpoints.yml", endpoints)
+
+
+def write_credentials(workdir: Path, channel: str) -> Path:
+    credentials = yaml.safe_load((ROOT / "bot" / "credentials.yml").read_text()) or {}
+    if channel == "rest":
+        credentials = {"rest": None}
+    return _write_yaml(workdir / "credentials.yml", credentials)
 
 
 def check_ports(config: StackConfig) -> None:
-    for name, port in (("Rasa server", config.rasa_port), ("action server", config.actions_port)):
+    ports = [
+        ("Rasa server", config.rasa_port, "SIGILLO_RASA_PORT"),
+        ("action server", config.actions_port, "SIGILLO_ACTIONS_PORT"),
+    ]
+    if config.channel == "whatsapp":
+        ports.append(("Cloud API simulator", config.simulator_port, "SIGILLO_SIMULATOR_PORT"))
+    for name, port, variable in ports:
         if not port_is_free(port):
             raise StackError(
-                f"port {port} for the {name} is in use: stop what runs there or choose "
-                f"another port (SIGILLO_RASA_PORT / SIGILLO_ACTIONS_PORT)"
+                f"port {port} for the {name} is in use: stop what runs there or set {variable}"
             )
 
 
+def _stack_env(config: StackConfig) -> dict[str, str]:
+    env = {"PYTHONPATH": str(ROOT), "SIGILLO_DATA_DIR": str(config.workdir / "data")}
+    if config.channel == "whatsapp":
+        env.update(SIMULATOR_SETTINGS)
+        env["WHATSAPP_API_BASE_URL"] = f"http://127.0.0.1:{config.simulator_port}"
+        env["SIGILLO_KEY_FILE"] = str(config.workdir / "data" / "keys.json")
+    env.update(config.env)
+    return env
+
+
+def ensure_key_file(env: dict[str, str]) -> None:
+    """Create the stack's key file on first start (python -m compliance keys init)."""
+    key_file = Path(env["SIGILLO_KEY_FILE"])
+    if key_file.exists():
+        return
+    out = subprocess.run(
+        [sys.executable, "-m", "compliance", "keys", "init", "--key-file", str(key_file)],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        raise StackError(f"could not create the key file: {out.stderr.strip()}")
+
+
 def start_stack(config: StackConfig) -> Stack:
-    """Start the action server, then the Rasa server; return once both answer."""
+    """Start the simulator (whatsapp), the action server and the Rasa server; return once all
+    answer. Anything that fails to start stops what was already started."""
     check_ports(config)
-    config.workdir.mkdir(parents=True, exist_ok=True)
-    stack = Stack(config)
-    env = {"PYTHONPATH": str(ROOT), **config.env}
+    (config.workdir / "data").mkdir(parents=True, exist_ok=True)
+    env = _stack_env(config)
+    stack = Stack(config, env=env)
     try:
+        if config.channel == "whatsapp":
+            if "SIGILLO_KEY_FILE" in env:
+                ensure_key_file(env)
+            callback = f"http://127.0.0.1:{config.rasa_port}/webhooks/whatsapp/webhook"
+            simulator = ManagedProcess(
+                "Cloud API simulator",
+                [
+                    sys.executable,
+                    "-m",
+                    "connectors.whatsapp.simulator",
+                    "--port",
+                    str(config.simulator_port),
+                    "--callback",
+                    callback,
+                    *config.simulator_args,
+                ],
+                config.workdir / "simulator.log",
+                env=env,
+                cwd=ROOT,
+            ).start()
+            stack.processes.append(simulator)
         actions = ManagedProcess(
             "action server",
-            [str(_BIN / "rasa"), "run", "actions", "--actions", "actions",
-             "--port", str(config.actions_port)],
-            config.workdir / "actions.log", env=env, cwd=ROOT,
+            [
+                str(_BIN / "rasa"),
+                "run",
+                "actions",
+                "--actions",
+                "actions",
+                "--port",
+                str(config.actions_port),
+            ],
+            config.workdir / "actions.log",
+            env=env,
+            cwd=ROOT,
         ).start()
         stack.processes.append(actions)
-        endpoints = write_endpoints(config.workdir, stack.actions_url)
         rasa = ManagedProcess(
             "Rasa server",
-            [str(_BIN / "rasa"), "run", "--enable-api", "--model", str(config.model),
-             "--port", str(config.rasa_port), "--endpoints", str(endpoints),
-             "--credentials", str(ROOT / "bot" / "credentials.yml")],
-            config.workdir / "rasa.log", env=env, cwd=ROOT,
+            [
+                str(_BIN / "rasa"),
+                "run",
+                "--enable-api",
+                "--model",
+                str(config.model),
+                "--port",
+                str(config.rasa_port),
+                "--endpoints",
+                str(write_endpoints(config.workdir, stack.actions_url)),
+                "--credentials",
+                str(write_credentials(config.workdir, config.channel)),
+            ],
+            config.workdir / "rasa.log",
+            env=env,
+            cwd=ROOT,
         ).start()
         stack.processes.append(rasa)
+        if config.channel == "whatsapp":
+            stack.process("Cloud API simulator").wait_ready(
+                f"{stack.simulator_url}/_sim/health", 30
+            )
         actions.wait_ready(f"{stack.actions_url}/health", config.startup_timeout)
         rasa.wait_ready(f"{stack.rasa_url}/", config.startup_timeout)
     except BaseException:

@@ -62,11 +62,16 @@ def ensure_model(root: Path = ROOT, quiet: bool = False) -> Path:
         command = [
             str(Path(sys.executable).parent / "rasa"),
             "train",
-            "--domain", "domain.yml",
-            "--data", "bot/data",
-            "--config", "config.yml",
-            "--out", str(CACHE_DIR),
-            "--fixed-model-name", tmp_name,
+            "--domain",
+            "domain.yml",
+            "--data",
+            "bot/data",
+            "--config",
+            "config.yml",
+            "--out",
+            str(CACHE_DIR),
+            "--fixed-model-name",
+            tmp_name,
         ]
         env = {**os.environ, "PYTHONPATH": str(root)}
         out = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
