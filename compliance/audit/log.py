@@ -135,10 +135,17 @@ class AuditLog:
 
     def append_locked(self, connection: Connection, head: _Head,
                       entries: list[NewEntry]) -> list[int]:
-        """Append inside `locked()`; pruning uses it to record itself in its own transaction."""
-        rows, seqs, now = [], [], self._clock()
-        for entry in entries:
-            now = self._clock()
+        """Append inside `locked()`; pruning uses it to record itself in its own transaction.
+
+        Requires a non-empty `entries`; the clock is read once per entry, under the lock.
+        """
+        if not entries:
+            raise ValueError("append_locked needs at least one entry")
+        now = self._clock()
+        rows: list[dict[str, Any]] = []
+        seqs: list[int] = []
+        for index, entry in enumerate(entries):
+            now = now if index == 0 else self._clock()
             time_text = format_time(now)
             attributes = canonical_json(dict(entry.attributes))
             leaf = hash_leaf(leaf_data(head.size, time_text, entry.component, entry.kind,
@@ -155,7 +162,7 @@ class AuditLog:
                 self._checkpoint(connection, head, now)
         if rows:
             connection.execute(insert(audit_entries), rows)
-        last = head.last_checkpoint_time
+        last = head.last_checkpoint_time  # `now` is the time of the last entry appended
         if head.last_checkpoint_size != head.size and (
             last is None or (now - last).total_seconds() >= self.checkpoint_seconds
         ):

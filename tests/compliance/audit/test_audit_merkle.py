@@ -1,7 +1,7 @@
 """Merkle hashing pinned by the transparency-dev/merkle vectors (tests/vectors/merkle), checked
 against a naive reference written straight from RFC 9162 §2.1, and by hypothesis properties.
 
-Vector values reproduce with transparency-dev/merkle at 417fb0c (see tests/vectors/merkle/README.md).
+Vector values reproduce with transparency-dev/merkle at 417fb0c (tests/vectors/merkle/README.md).
 """
 
 from __future__ import annotations
