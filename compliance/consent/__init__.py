@@ -10,7 +10,8 @@ What other packages may use (the channel, the action server, the CLI, the policy
 from __future__ import annotations
 
 from compliance.consent.keywords import KeywordMatch, KeywordSets, classify, normalize
-from compliance.consent.ledger import ConsentLedger, SendContext
+from compliance.consent.ledger import ConsentLedger
+from compliance.consent.ledger_subject import SendContext
 from compliance.consent.model import (
     MARKETING,
     SERVICE,

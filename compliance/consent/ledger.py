@@ -13,14 +13,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from compliance.consent import transitions
+from compliance.consent.ledger_subject import SubjectFacts, _utc, _utcnow
 from compliance.consent.model import (
     ConsentEvent,
     ConsentReceipt,
@@ -30,37 +30,14 @@ from compliance.consent.model import (
     Method,
 )
 from compliance.consent.tables import consent_receipts, consent_state
-from compliance.consent.window import CUSTOMER_SERVICE_WINDOW, is_window_open
+from compliance.consent.window import CUSTOMER_SERVICE_WINDOW
 from compliance.errors import ConfigError, ConsentError
 
 AuditHook = Callable[[dict], None]
 _EVIDENCE_DOMAIN = b"sigillo/consent-evidence/v1\x00"
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    # SQLite returns naive datetimes; everything we store is UTC.
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
-
-
-@dataclass(frozen=True)
-class SendContext:
-    """What the send guard needs to know about one subject, read in one query."""
-
-    state_by_purpose: dict[str, ConsentState]
-    opted_out: bool
-    opt_out_confirmation_sent: bool
-    window_open: bool
-
-
-class ConsentLedger:
+class ConsentLedger(SubjectFacts):
     """Consent state and receipts in the compliance database (tables of migration 0003_consent)."""
 
     def __init__(
@@ -248,27 +225,6 @@ class ConsentLedger:
         self._update_subject(subject, last_inbound_at=None, opt_out_confirmation_sent_at=None)
         return receipts
 
-    # -- per-subject facts for the channel --------------------------------------------------
-
-    def record_inbound(self, subject: str, at: datetime | None = None) -> None:
-        """An inbound message opened or refreshed the 24-hour window."""
-        at = _utc(at) or self._clock()
-        with self._engine.begin() as conn:
-            self._ensure_rows(conn, subject, at)
-            conn.execute(
-                consent_state.update()
-                .where(consent_state.c.subject == subject)
-                .values(last_inbound_at=at)
-            )
-
-    def record_window_closed(self, subject: str) -> None:
-        """Meta answered 131047 (outside the window): no free-form until the next inbound."""
-        self._update_subject(subject, last_inbound_at=None)
-
-    def mark_opt_out_confirmation_sent(self, subject: str, at: datetime | None = None) -> None:
-        """The single opt-out confirmation went out; nothing else will, until a new opt-in."""
-        self._update_subject(subject, opt_out_confirmation_sent_at=_utc(at) or self._clock())
-
     # -- reads -------------------------------------------------------------------------------
 
     def records(self, subject: str) -> dict[str, ConsentRecord]:
@@ -303,24 +259,6 @@ class ConsentLedger:
             for row in rows
         ]
 
-    def send_context(self, subject: str, now: datetime | None = None) -> SendContext:
-        """The send guard's inputs for `subject` (see send_guard.may_send)."""
-        now = _utc(now) or self._clock()
-        query = sa.select(consent_state).where(consent_state.c.subject == subject)
-        with self._engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        states = {p: ConsentState.NONE for p in self.purposes}
-        states.update({r["purpose"]: ConsentState(r["state"]) for r in rows})
-        last_inbound = max(
-            (_utc(r["last_inbound_at"]) for r in rows if r["last_inbound_at"]), default=None
-        )
-        return SendContext(
-            state_by_purpose=states,
-            opted_out=transitions.is_opted_out(states),
-            opt_out_confirmation_sent=any(r["opt_out_confirmation_sent_at"] for r in rows),
-            window_open=is_window_open(last_inbound, now, self.window),
-        )
-
     # -- internals ---------------------------------------------------------------------------
 
     def _check_purpose(self, purpose: str) -> str:
@@ -347,23 +285,6 @@ class ConsentLedger:
                 pending_since=_utc(row["pending_since"]),
             )
         return out
-
-    def _ensure_rows(self, conn: Connection, subject: str, at: datetime) -> None:
-        existing = set(
-            conn.execute(
-                sa.select(consent_state.c.purpose).where(consent_state.c.subject == subject)
-            ).scalars()
-        )
-        for purpose in self.purposes:
-            if purpose not in existing:
-                conn.execute(
-                    consent_state.insert().values(
-                        subject=subject,
-                        purpose=purpose,
-                        state=ConsentState.NONE.value,
-                        updated_at=at,
-                    )
-                )
 
     def _store(
         self, conn: Connection, old: ConsentRecord, new: ConsentRecord, receipt: ConsentReceipt
@@ -408,12 +329,6 @@ class ConsentLedger:
         if result.rowcount != 1:
             raise ConsentError(
                 f"consent state of purpose '{old.purpose}' changed concurrently; retry"
-            )
-
-    def _update_subject(self, subject: str, **values) -> None:  # noqa: ANN003
-        with self._engine.begin() as conn:
-            conn.execute(
-                consent_state.update().where(consent_state.c.subject == subject).values(**values)
             )
 
     def _audit(self, receipts: list[tuple[int, ConsentReceipt]]) -> None:
