@@ -11,6 +11,7 @@ same entry always hashes to the same leaf (RFC 9162 §2.1.1 hashes opaque leaf d
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -150,13 +151,19 @@ def leaf_data(seq: int, time: str, component: str, kind: str, subject: str | Non
     """
     return (
         '{"attributes":' + attributes_json
-        + ',"component":' + json.dumps(component, ensure_ascii=False)
-        + ',"kind":' + json.dumps(kind, ensure_ascii=False)
+        + ',"component":' + _quote(component)
+        + ',"kind":' + _quote(kind)
         + ',"seq":' + str(int(seq))
-        + ',"subject":' + json.dumps(subject, ensure_ascii=False)
+        + ',"subject":' + _quote(subject)
         + ',"time":' + json.dumps(time, ensure_ascii=False)
         + ',"v":' + str(ENTRY_FORMAT_VERSION) + "}"
     ).encode("utf-8")
+
+
+@functools.lru_cache(maxsize=4096)
+def _quote(value: str | None) -> str:
+    """JSON string literal; cached because components, kinds and subjects repeat (verify speed)."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def check_fields(component: str, kind: str, subject: str | None,

@@ -50,6 +50,7 @@ class AuditLog:
 
     `signing_seed` is the keyring's 32-byte Ed25519 `audit_signing_key`; `clock` returns an aware
     UTC datetime and is injectable for tests. The engine must be a file SQLite or PostgreSQL.
+    Build one per process and share it: on SQLite it owns a small private connection pool.
     """
 
     def __init__(self, engine: Engine, signing_seed: bytes, *, origin: str = DEFAULT_ORIGIN,
@@ -77,6 +78,11 @@ class AuditLog:
 
     def __repr__(self) -> str:  # never the seed
         return f"AuditLog(origin={self.origin!r}, dialect={self.engine.dialect.name!r})"
+
+    def close(self) -> None:
+        """Release the private SQLite writer pool (the shared engine is the caller's)."""
+        if self._writer is not self.engine:
+            self._writer.dispose()
 
     def append(self, fields: NewEntry | Mapping[str, Any]) -> int:
         """Append one entry; returns its seq (its 0-based leaf index)."""
