@@ -4,8 +4,8 @@ shared by every end-to-end test."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -34,3 +34,73 @@ def rest_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
     )
     with start_stack(config) as stack:
         yield stack
+
+
+# --- Databases: every storage test runs on SQLite and, when SIGILLO_TEST_POSTGRES_URL is set (as
+# in CI), on PostgreSQL in a throwaway database created for the session.
+
+POSTGRES_ENV = "SIGILLO_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """URL of a throwaway database sigillo_test_<random>, dropped at the end of the session."""
+    import secrets
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set (e.g. postgresql+psycopg2://postgres@127.0.0.1/test)")
+    name = f"sigillo_test_{secrets.token_hex(4)}"
+    admin = create_engine(base, future=True, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # a server that is down or refuses: say so, do not fail
+        admin.dispose()
+        pytest.skip(f"PostgreSQL at {POSTGRES_ENV} is not usable: {type(exc).__name__}")
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def reset_postgres(url: str) -> None:
+    from sqlalchemy import text
+
+    from compliance.storage import create_engine_from_url
+
+    engine = create_engine_from_url(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A freshly migrated, empty database on each backend."""
+    from compliance.storage import create_engine_from_url, migrate
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'sigillo.db'}"
+    else:
+        url = request.getfixturevalue("postgres_server_url")
+        reset_postgres(url)
+    engine = create_engine_from_url(url)
+    migrate(engine)
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[object]:
+    from compliance.storage import create_engine_from_url
+
+    engine = create_engine_from_url(db_url)
+    yield engine
+    engine.dispose()

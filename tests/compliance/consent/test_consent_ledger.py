@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,25 +13,10 @@ from compliance.consent.model import EventType as E
 from compliance.consent.model import Method
 from compliance.consent.tables import consent_receipts
 from compliance.errors import ConfigError, ConsentError
-from compliance.storage import create_engine_from_url, migrate
 
 T0 = datetime(2025, 1, 1, 12, tzinfo=timezone.utc)
 KEY = b"k" * 32
 SUBJECT = "wa_test_subject"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path):
-    if request.param == "postgres":
-        url = os.environ.get("SIGILLO_TEST_POSTGRES_URL")
-        if not url:
-            pytest.skip("SIGILLO_TEST_POSTGRES_URL not set")
-    else:
-        url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    eng = create_engine_from_url(url)
-    migrate(eng)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture
