@@ -64,7 +64,7 @@ def read_rows(conn: Connection, sender_id: str, from_seq: int, to_seq: int) -> l
     """Rows seq in [from_seq, to_seq), ordered; fewer than expected means a concurrent delete."""
     return list(
         conn.execute(
-            sa.select(_EVENTS.seq, _EVENTS.clear, _EVENTS.sealed)
+            sa.select(_EVENTS.seq, _EVENTS.clear_fields, _EVENTS.sealed)
             .where(_EVENTS.sender_id == sender_id, _EVENTS.seq >= from_seq, _EVENTS.seq < to_seq)
             .order_by(_EVENTS.seq)
         )

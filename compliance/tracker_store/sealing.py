@@ -1,8 +1,10 @@
 """Seal one event's personal part under the subject's data key, and open it again.
 
-The additional authenticated data binds a sealed blob to its place: sender, conversation
-generation and sequence number. A row copied to another conversation or another position fails
-to open (IntegrityFailure) instead of replaying someone else's words. Pure apart from the cipher.
+Sealing goes through the subject key store (compliance.identity), which seals under the subject's
+current data key and records its generation in the token, so a token from before an erasure reads
+as SubjectErased, not as tampering. The field name bound into the AAD with the pseudonym is the
+conversation generation and sequence number: a row copied to another conversation or position
+fails to open (IntegrityFailure) instead of replaying someone else's words.
 """
 
 from __future__ import annotations
@@ -13,38 +15,27 @@ from typing import Any, Protocol
 
 from compliance.tracker_store.event_codec import join_event, lookup_of, split_event
 
-_AAD_DOMAIN = b"sigillo/tracker-event/v1\x00"
-
-
-class Cipher(Protocol):
-    """compliance.crypto.envelope satisfies this (module-level seal / open_sealed)."""
-
-    def seal(self, key: bytes, plaintext: bytes, aad: bytes) -> bytes: ...
-
-    def open_sealed(self, key: bytes, token: bytes, aad: bytes) -> bytes: ...
-
 
 class SubjectKeys(Protocol):
-    """compliance.identity.SubjectKeyStore fits this; get raises SubjectErased after destroy."""
+    """compliance.identity.subject_keys.SubjectKeyStore fits this. seal_for creates the subject's
+    data key if needed; open_for and get raise SubjectErased once it was destroyed."""
 
-    def get_or_create(self, pseudonym: str) -> bytes: ...
+    def seal_for(self, pseudonym: str, field_name: str, plaintext: bytes) -> bytes: ...
+
+    def open_for(self, pseudonym: str, field_name: str, token: bytes) -> bytes: ...
 
     def get(self, pseudonym: str) -> bytes: ...
 
+    def get_or_create(self, pseudonym: str) -> bytes: ...
 
-def event_aad(sender_id: str, generation: str, seq: int) -> bytes:
-    return b"\x00".join(
-        (_AAD_DOMAIN, sender_id.encode("utf-8"), generation.encode("ascii"), str(seq).encode())
-    )
+
+def event_field(generation: str, seq: int) -> str:
+    """The field name sealed into the AAD (with the pseudonym): this conversation, this slot."""
+    return f"tracker_event/{generation}/{seq}"
 
 
 def seal_event(
-    cipher: Cipher,
-    key: bytes,
-    sender_id: str,
-    generation: str,
-    seq: int,
-    event: Mapping[str, Any],
+    keys: SubjectKeys, sender_id: str, generation: str, seq: int, event: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The tracker_events row values for `event` at position `seq`."""
     clear, personal = split_event(event)
@@ -57,20 +48,19 @@ def seal_event(
         "timestamp": lookup.timestamp,
         "intent_name": lookup.intent_name,
         "action_name": lookup.action_name,
-        "clear": clear,
-        "sealed": cipher.seal(key, plaintext, event_aad(sender_id, generation, seq)),
+        "clear_fields": clear,
+        "sealed": keys.seal_for(sender_id, event_field(generation, seq), plaintext),
     }
 
 
 def open_event(
-    cipher: Cipher,
-    key: bytes,
+    keys: SubjectKeys,
     sender_id: str,
     generation: str,
     seq: int,
     clear: Mapping[str, Any],
     sealed: bytes,
 ) -> dict[str, Any]:
-    """The event dict stored at `seq`; raises the cipher's DecryptionError on tampering."""
-    plaintext = cipher.open_sealed(key, bytes(sealed), event_aad(sender_id, generation, seq))
+    """The event dict stored at `seq`; SubjectErased if shredded, IntegrityFailure if tampered."""
+    plaintext = keys.open_for(sender_id, event_field(generation, seq), bytes(sealed))
     return join_event(clear, json.loads(plaintext))

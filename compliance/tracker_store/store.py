@@ -39,7 +39,7 @@ from compliance.tracker_store.cache import TrackerCache, Version, clone_tracker
 from compliance.tracker_store.config import StoreConfig, parse_config
 from compliance.tracker_store.repository import Mark
 from compliance.tracker_store.retention import delete_conversation
-from compliance.tracker_store.sealing import Cipher, SubjectKeys, open_event, seal_event
+from compliance.tracker_store.sealing import SubjectKeys, open_event, seal_event
 
 logger = logging.getLogger(__name__)
 
@@ -61,12 +61,11 @@ class EncryptedTrackerStore(TrackerStore):
         *,
         engine: Engine | None = None,
         subject_keys: SubjectKeys | None = None,
-        cipher: Cipher | None = None,
         clock: Callable[[], datetime] = _utcnow,
         **options: Any,
     ) -> None:
         """Rasa passes host=<url>, domain, event_broker and the other endpoints.yml keys;
-        tests and tools may inject engine, subject_keys, cipher and clock instead."""
+        tests and tools may inject engine, subject_keys and clock instead."""
         self.config: StoreConfig = parse_config(host, options)
         if engine is None:
             from compliance.storage import create_engine_from_url, default_database_url, migrate
@@ -76,7 +75,6 @@ class EncryptedTrackerStore(TrackerStore):
                 migrate(engine)
         self.engine = engine
         self._keys = subject_keys or _default_subject_keys(engine, self.config.key_file)
-        self._cipher = cipher or _default_cipher()
         self._clock = clock
         self._cache = TrackerCache(self.config.cache_size)
         super().__init__(domain, event_broker)
@@ -91,13 +89,10 @@ class EncryptedTrackerStore(TrackerStore):
         """Append the events `tracker` gained; publish them to the event broker if one is set."""
         sender = tracker.sender_id
         mark: Mark | None = getattr(tracker, _MARK, None)
-        try:
-            key = self._keys.get_or_create(sender)
-        except SubjectErased:
-            logger.info("tracker save dropped: subject %s was erased", sender)
-            self._cache.evict(sender)
-            return
-        seal = partial(self._seal_row, key, sender)
+        with storage_errors():
+            # Outside our transaction: creating a key writes, and SQLite allows one writer.
+            self._keys.get_or_create(sender)
+        seal = partial(seal_event, self._keys, sender)
         result = repository.append(self.engine, sender, tracker.events, mark, seal, self._clock())
         if result.version is None or result.mark is None:
             logger.info("tracker save dropped: conversation %s was deleted meanwhile", sender)
@@ -127,11 +122,7 @@ class EncryptedTrackerStore(TrackerStore):
         with storage_errors(), self.engine.connect() as conn:
             if repository.read_version(conn, conversation_id) is None:
                 return False
-        try:
-            self._keys.get(conversation_id)
-        except SubjectErased:
-            return False
-        return True
+        return self._key_usable(conversation_id)
 
     async def delete(self, sender_id: str) -> bool:
         """Delete the conversation (not in Rasa's interface; erasure and retention use it)."""
@@ -146,88 +137,101 @@ class EncryptedTrackerStore(TrackerStore):
             if version is None:
                 self._cache.evict(sender)
                 return None
-            try:
-                key = self._keys.get(sender)
-            except SubjectErased:
+            state = self._key_state(sender)
+            if state != "usable":
                 self._cache.evict(sender)
+                if state == "erased":
+                    self._forget(sender)
                 return None
-            if full:
-                tracker = self._rebuild(conn, key, sender, version, 0)
-            else:
-                tracker = self._session_tracker(conn, key, sender, version)
-        if tracker is None:
+            shredded = False
+            try:
+                if full:
+                    tracker = self._rebuild(conn, sender, version, 0)
+                else:
+                    tracker = self._session_tracker(conn, sender, version)
+            except SubjectErased:  # sealed under a data key (generation) that was destroyed
+                tracker, shredded = None, True
+        if tracker is None:  # or deleted while we read
+            self._cache.evict(sender)
+            if shredded:
+                self._forget(sender)
             return None
-        first = 0 if full else version.session_start_seq
         mark = Mark(
             version.generation, len(tracker.events), version.event_count, version.session_start_seq
         )
         setattr(tracker, _MARK, mark)
         if not full:
             self._cache.put(sender, version, tracker)
-        logger.debug("tracker %s: retrieved from seq %d", sender, first)
         return tracker
 
+    def _key_usable(self, sender: str) -> bool:
+        return self._key_state(sender) == "usable"
+
+    def _key_state(self, sender: str) -> str:
+        """usable, erased (destroyed: crypto-shredded) or missing (never made)."""
+        try:
+            with storage_errors():
+                self._keys.get(sender)
+        except SubjectErased:
+            return "erased"
+        except LookupError:  # no key was ever made: the rows cannot be read either
+            logger.warning("tracker %s has events but no data key", sender)
+            return "missing"
+        return "usable"
+
+    def _forget(self, sender: str) -> None:
+        # Rows sealed under a destroyed key are noise: removing them lets the next message start
+        # a clean conversation instead of tripping over them on every retrieve.
+        logger.info("tracker %s: data key destroyed, conversation removed", sender)
+        delete_conversation(self.engine, sender)
+
     def _session_tracker(
-        self, conn: Any, key: bytes, sender: str, version: Version
+        self, conn: Any, sender: str, version: Version
     ) -> DialogueStateTracker | None:
         entry = self._cache.get(sender)
         if entry is not None and entry.version == version:
             return clone_tracker(entry.tracker)
-        cached = entry.version if entry is not None else None
         if (
             entry is not None
-            and cached is not None
-            and cached.generation == version.generation
-            and cached.session_start_seq == version.session_start_seq
-            and cached.event_count < version.event_count
+            and entry.version.generation == version.generation
+            and entry.version.session_start_seq == version.session_start_seq
+            and entry.version.event_count < version.event_count
         ):
-            events = self._events(conn, key, sender, version, cached.event_count)
-            if events is None:
+            dicts = self._read(conn, sender, version, entry.version.event_count)
+            if dicts is None:
                 return None
             tracker = clone_tracker(entry.tracker)
-            for event in events:
-                tracker.update(event)
+            for event in (Event.from_parameters(d) for d in dicts):
+                if event is not None:
+                    tracker.update(event)
             return tracker
-        return self._rebuild(conn, key, sender, version, version.session_start_seq)
+        return self._rebuild(conn, sender, version, version.session_start_seq)
 
     def _rebuild(
-        self, conn: Any, key: bytes, sender: str, version: Version, from_seq: int
+        self, conn: Any, sender: str, version: Version, from_seq: int
     ) -> DialogueStateTracker | None:
-        rows = repository.read_rows(conn, sender, from_seq, version.event_count)
-        if len(rows) != version.event_count - from_seq:
-            return None  # deleted while we read
-        dicts = [self._open_row(key, sender, version.generation, row) for row in rows]
+        dicts = self._read(conn, sender, version, from_seq)
+        if dicts is None:
+            return None
         return DialogueStateTracker.from_dict(
             sender, dicts, self.domain.slots, max_event_history=self.max_event_history
         )
 
-    def _events(
-        self, conn: Any, key: bytes, sender: str, version: Version, from_seq: int
-    ) -> list[Event] | None:
+    def _read(
+        self, conn: Any, sender: str, version: Version, from_seq: int
+    ) -> list[dict[str, Any]] | None:
         rows = repository.read_rows(conn, sender, from_seq, version.event_count)
         if len(rows) != version.event_count - from_seq:
-            return None
-        dicts = [self._open_row(key, sender, version.generation, row) for row in rows]
-        return [e for e in (Event.from_parameters(d) for d in dicts) if e is not None]
-
-    def _open_row(self, key: bytes, sender: str, generation: str, row: Any) -> dict[str, Any]:
-        return open_event(self._cipher, key, sender, generation, row.seq, row.clear, row.sealed)
-
-    def _seal_row(
-        self, key: bytes, sender: str, generation: str, seq: int, event: dict[str, Any]
-    ) -> dict[str, Any]:
-        return seal_event(self._cipher, key, sender, generation, seq, event)
-
-
-def _default_cipher() -> Cipher:
-    from compliance.crypto import envelope
-
-    return envelope  # type: ignore[return-value]
+            return None  # deleted while we read
+        return [
+            open_event(self._keys, sender, version.generation, r.seq, r.clear_fields, r.sealed)
+            for r in rows
+        ]
 
 
 def _default_subject_keys(engine: Engine, key_file: str | None) -> SubjectKeys:
-    from compliance.identity import SubjectKeyStore
-    from compliance.keys import load_keyring
+    from compliance.identity.subject_keys import SubjectKeyStore
+    from compliance.keys.keyfile import load_keyring
 
-    keyring = load_keyring(key_file) if key_file else load_keyring()
-    return SubjectKeyStore(engine, keyring)
+    # A callable, so the key store can re-read the key file after a KEK rotation elsewhere.
+    return SubjectKeyStore(engine, lambda: load_keyring(key_file))

@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("timestamp", sa.Float, nullable=True),
         sa.Column("intent_name", sa.String(255), nullable=True),
         sa.Column("action_name", sa.String(255), nullable=True),
-        sa.Column("clear", sa.JSON, nullable=False),
+        sa.Column("clear_fields", sa.JSON, nullable=False),
         sa.Column("sealed", sa.LargeBinary, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_tracker_events"),
         sa.UniqueConstraint("sender_id", "seq", name="uq_tracker_events_sender_id_seq"),
