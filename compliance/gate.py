@@ -1,0 +1,195 @@
+"""ComplianceGate: the WhatsApp channel's one door into the compliance layer.
+
+It implements connectors.whatsapp.gate.Gate: pseudonyms and the identity vault for senders,
+keyed hashes for message ids, sealing under the subject's key for the inbox, the audit entry of
+every inbound message, outbound message, refusal and status, and the send guard's decision
+before every reply (design.md invariants 1-4).
+
+Message kinds come from the response name Rasa attaches to each bot message (`utter_action`):
+the consent flow's responses may go before consent, the opt-out confirmation only once after
+STOP, everything else is a business message. A response declares a marketing purpose with
+`metadata: {purpose: marketing}`; the default purpose is `service`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from compliance.consent.model import MARKETING, SERVICE, Method
+from compliance.consent.send_guard import Allow, MessageKind, Refuse, UseTemplate, may_send
+from compliance.context import ComplianceContext, shared_context
+from compliance.errors import SubjectErased
+from compliance.policy.decision import CONSENT_RESPONSES
+from connectors.whatsapp.gate import SendDecision
+from connectors.whatsapp.sender_identity import IdentifierKind, SubjectIdentifier
+from connectors.whatsapp.webhook_models import PreferenceUpdate, PreferenceValue, StatusUpdate
+
+OPT_OUT_CONFIRMATIONS = frozenset({"utter_opt_out_confirmed"})
+# Sent by the consent actions as part of the consent flow and the data-subject rights.
+CONSENT_FLOW_RESPONSES = CONSENT_RESPONSES | {
+    "utter_consent_confirmed",
+    "utter_opted_back_in_start",
+    "utter_marketing_withdrawn",
+    "utter_data_export_summary",
+    "utter_ask_delete_confirm",
+    "utter_data_deleted",
+    "utter_default",
+}
+# Meta's failure codes that change what may be sent next (whatsapp-cloud-api.md §6).
+OUTSIDE_WINDOW = 131047
+STOPPED_MARKETING = 131050
+
+
+def message_kind(utter_action: str | None) -> MessageKind:
+    if utter_action in OPT_OUT_CONFIRMATIONS:
+        return MessageKind.OPT_OUT_CONFIRMATION
+    if utter_action in CONSENT_FLOW_RESPONSES:
+        return MessageKind.CONSENT_FLOW
+    return MessageKind.BUSINESS
+
+
+def message_purpose(message: Mapping[str, Any]) -> str:
+    metadata = message.get("metadata") or {}
+    purpose = message.get("purpose") or (
+        metadata.get("purpose") if isinstance(metadata, dict) else None
+    )
+    return MARKETING if purpose == MARKETING else SERVICE
+
+
+class ComplianceGate:
+    def __init__(self, context: ComplianceContext) -> None:
+        self.context = context
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> ComplianceGate:
+        return cls(shared_context(os.environ if environ is None else environ, "channel"))
+
+    @property
+    def engine(self) -> Engine:
+        return self.context.engine
+
+    # --- identities and sealing -------------------------------------------------------------
+
+    def admit(self, identifier: SubjectIdentifier) -> str:
+        vault = self.context.vault
+        own = vault.register(identifier.kind.value, identifier.value)
+        if identifier.alias is not None:
+            vault.link(own, vault.register(identifier.alias.kind.value, identifier.alias.value))
+        return vault.canonical(own)
+
+    def pseudonym_of(self, identifier: SubjectIdentifier) -> str:
+        own = self.context.vault.pseudonym_of(identifier.kind.value, identifier.value)
+        try:
+            return self.context.vault.canonical(own)
+        except Exception:  # never registered: a status about someone we never heard from
+            return own
+
+    def keyed_hash(self, purpose: str, value: str) -> str:
+        return self.context.keyed_hash(purpose, value)
+
+    def seal(self, subject: str, field: str, data: bytes) -> bytes:
+        return self.context.keys.seal_for(subject, field, data)
+
+    def open(self, subject: str, field: str, token: bytes) -> bytes:
+        return self.context.keys.open_for(subject, field, token)
+
+    def recipient(self, subject: str) -> SubjectIdentifier:
+        kind, value = self.context.vault.resolve(subject)
+        return SubjectIdentifier(IdentifierKind(kind), value)
+
+    # --- the turn ----------------------------------------------------------------------------
+
+    def on_inbound(self, subject: str, message_type: str, id_hash: str, content_hash: str) -> None:
+        self.context.ledger.record_inbound(subject, _now())
+        self.context.record(
+            "inbound_message",
+            subject,
+            message_type=message_type,
+            message_id_hash=id_hash,
+            content_hash=content_hash,
+        )
+
+    def check_send(self, subject: str, message: dict[str, Any]) -> SendDecision:
+        try:
+            context = self.context.ledger.send_context(subject, _now())
+        except SubjectErased:
+            return SendDecision(False, "erased")
+        settings = self.context.settings
+        templates = settings.window_template or {}
+        decision = may_send(
+            context.state_by_purpose,
+            message_purpose(message),
+            message_kind(message.get("utter_action")),
+            context.opted_out,
+            context.opt_out_confirmation_sent,
+            context.window_open,
+            template_available=bool(templates),
+        )
+        if isinstance(decision, Allow):
+            return SendDecision(True)
+        if isinstance(decision, UseTemplate):
+            # The subject's language is not known here; the default language's template is used.
+            template = templates.get(settings.default_language) or next(iter(templates.values()))
+            name = decision.name or template.name
+            return SendDecision(True, "template", {"name": name, "language": template.language})
+        assert isinstance(decision, Refuse)
+        return SendDecision(False, decision.reason.value)
+
+    def on_outbound(self, subject: str, kind: str, id_hash: str, utter_action: str | None) -> None:
+        if utter_action in OPT_OUT_CONFIRMATIONS:
+            self.context.ledger.mark_opt_out_confirmation_sent(subject, _now())
+        self.context.record(
+            "outbound_message",
+            subject,
+            message_type=kind,
+            message_id_hash=id_hash,
+            response=utter_action,
+        )
+
+    def on_send_refused(self, subject: str, reason: str, utter_action: str | None) -> None:
+        self.context.record("send_refused", subject, reason=reason, response=utter_action)
+
+    def on_send_failed(self, subject: str, code: int | None, error: str) -> None:
+        self._apply_failure(subject, code)
+        self.context.record(
+            "delivery_status", subject, status="send_failed", error_code=code, error=error
+        )
+
+    def on_status(self, subject: str | None, status: StatusUpdate, id_hash: str) -> None:
+        codes = status.error_codes
+        if subject is not None:
+            for code in codes:
+                self._apply_failure(subject, code)
+        self.context.record(
+            "delivery_status",
+            subject,
+            status=status.status.value,
+            message_id_hash=id_hash,
+            error_code=codes[0] if codes else None,
+        )
+
+    def on_preference(self, subject: str | None, preference: PreferenceUpdate) -> None:
+        if subject is None:
+            return
+        if preference.value == PreferenceValue.STOP:
+            self.context.ledger.withdraw(
+                subject, [MARKETING], method=Method.META_USER_PREFERENCES.value
+            )
+        self.context.record(
+            "consent_change", subject, source="user_preferences", value=preference.value.value
+        )
+
+    def _apply_failure(self, subject: str, code: int | None) -> None:
+        if code == OUTSIDE_WINDOW:
+            self.context.ledger.record_window_closed(subject)
+        elif code == STOPPED_MARKETING:
+            self.context.ledger.withdraw(subject, [MARKETING], method=Method.DELIVERY_FAILURE.value)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
