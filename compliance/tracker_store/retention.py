@@ -59,14 +59,13 @@ def delete_idle_conversations(
             deleted += _delete(conn, senders, cutoff)
         if len(senders) < _BATCH:
             break
-    if audit is not None:
+    if audit is not None:  # the shape compliance.audit.AuditLog.append takes
         audit(
             {
-                "kind": "retention_run",
                 "component": "tracker_store",
-                "older_than_days": older_than_days,
-                "cutoff": cutoff.isoformat(),
-                "conversations_deleted": deleted,
+                "kind": "retention_run",
+                "subject": None,
+                "attributes": {"older_than_days": older_than_days, "conversations": deleted},
             }
         )
     return deleted
