@@ -1,4 +1,4 @@
-"""Key file: 0600 writes, no overwrite, atomic KEK edits, and every malformed case named by field."""
+"""Key file: 0600 writes, no overwrite, atomic KEK edits, each malformed case named by field."""
 
 from __future__ import annotations
 

@@ -1,0 +1,67 @@
+"""`python -m compliance keys …`: init, refuse overwrite (exit 2), show, rotate-kek, retire-kek."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from compliance.__main__ import main
+from compliance.identity import IdentityVault, SubjectKeyStore
+from compliance.keys import read_keyfile
+from compliance.storage import create_engine_from_url, migrate
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("SIGILLO_KEY_FILE", "SIGILLO_PSEUDONYM_KEY", "SIGILLO_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SIGILLO_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path
+
+
+def test_init_writes_default_key_file_and_refuses_overwrite(env: Path, capsys) -> None:
+    assert main(["keys", "init"]) == 0
+    path = env / "data" / "keys.json"
+    assert str(path) in capsys.readouterr().out
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    before = path.read_bytes()
+    assert main(["keys", "init"]) == 2
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert path.read_bytes() == before
+
+
+def test_init_with_explicit_path_and_show_prints_no_keys(env: Path, capsys) -> None:
+    path = env / "elsewhere" / "k.json"
+    assert main(["keys", "init", "--key-file", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["keys", "show", "--key-file", str(path)]) == 0
+    out = capsys.readouterr().out
+    keyring = read_keyfile(path)
+    assert "kek 1: fingerprint" in out and "(active)" in out
+    for key in (keyring.pseudonym_key, keyring.keks[1], keyring.audit_signing_key):
+        assert key.hex() not in out
+    import base64
+    assert base64.b64encode(keyring.keks[1]).decode() not in out
+
+
+def test_show_without_keyring_is_a_clear_error(env: Path, capsys) -> None:
+    assert main(["keys", "show"]) == 2
+    assert "keys init" in capsys.readouterr().err
+
+
+def test_rotate_then_retire_rewraps_the_database(env: Path, capsys) -> None:
+    assert main(["keys", "init"]) == 0
+    path = env / "data" / "keys.json"
+    engine = create_engine_from_url(f"sqlite:///{env / 'data' / 'sigillo.db'}")
+    migrate(engine)
+    vault = IdentityVault(engine, SubjectKeyStore(engine, lambda: read_keyfile(path)))
+    p = vault.register("phone", "+393331234567")
+    assert main(["keys", "rotate-kek"]) == 0
+    assert "version 2; re-wrapped 1" in capsys.readouterr().out
+    assert main(["keys", "retire-kek", "--batch-size", "10"]) == 0
+    assert "retired KEK versions: 1, 2" in capsys.readouterr().out
+    assert set(read_keyfile(path).keks) == {3}
+    assert IdentityVault(engine, SubjectKeyStore(engine, read_keyfile(path))).resolve(p) == (
+        "phone", "+393331234567")
