@@ -98,6 +98,15 @@ class ManagedProcess:
             os.killpg(self.popen.pid, signal.SIGKILL)
             self.popen.wait(timeout=10)
 
+    def pause(self) -> None:
+        """Freeze the process (SIGSTOP): it holds its connections but answers nothing."""
+        if self.popen is not None:
+            os.killpg(self.popen.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.popen is not None:
+            os.killpg(self.popen.pid, signal.SIGCONT)
+
     def log_tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -65,10 +65,10 @@ class Stack:
     def process(self, name: str) -> ManagedProcess:
         return next(p for p in self.processes if p.name == name)
 
-    def restart_rasa(self, *, crash: bool = False) -> None:
-        """Stop (or kill -9) the Rasa server and start it again with the same settings."""
+    def restart_rasa(self) -> None:
+        """Stop the Rasa server (if it still runs) and start it again with the same settings."""
         rasa = self.process("Rasa server")
-        rasa.kill() if crash else rasa.stop()
+        rasa.stop()
         rasa.start()
         rasa.wait_ready(f"{self.rasa_url}/", self.config.startup_timeout)
 

@@ -58,7 +58,8 @@ def ensure_model(root: Path = ROOT, quiet: bool = False) -> Path:
             return target
         if not quiet:
             print(f"Training the assistant (data changed; model {target.name}) ...", flush=True)
-        tmp_name = f"{target.stem}.partial"
+        # No dots: Rasa treats anything after one as a suffix of the fixed model name.
+        tmp_name = f"partial-{target.name.split('.')[0]}"
         command = [
             str(Path(sys.executable).parent / "rasa"),
             "train",

@@ -21,19 +21,40 @@ def trained_model() -> Path:
 
 
 @pytest.fixture(scope="session")
-def rest_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """Action server + Rasa server (REST channel) as real processes on free loopback ports."""
+def bot_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One stack for every end-to-end test: the Cloud API simulator, the action server and the
+    Rasa server serving the WhatsApp channel (against the simulator) and the REST channel, as
+    real processes on free loopback ports, with their own key file and SQLite database."""
     from devstack.processes import free_port
     from devstack.stack import StackConfig, start_stack
 
     config = StackConfig(
         model=trained_model,
-        workdir=tmp_path_factory.mktemp("rest-stack"),
+        workdir=tmp_path_factory.mktemp("stack"),
+        channel="whatsapp",
         rasa_port=free_port(),
         actions_port=free_port(),
+        simulator_port=free_port(),
     )
     with start_stack(config) as stack:
         yield stack
+
+
+@pytest.fixture(scope="session")
+def simulator(bot_stack: object) -> Iterator[object]:
+    from connectors.whatsapp.simulator.client import SimulatorClient
+
+    with SimulatorClient(bot_stack.simulator_url) as client:  # type: ignore[attr-defined]
+        yield client
+
+
+@pytest.fixture(scope="session")
+def stack_context(bot_stack: object) -> object:
+    """The compliance layer as the stack sees it (same database and key file), for set-up and
+    for checks from the test process."""
+    from compliance.context import build_context
+
+    return build_context({**os.environ, **bot_stack.env}, component="cli")  # type: ignore[attr-defined]
 
 
 # --- Databases: every storage test runs on SQLite and, when SIGILLO_TEST_POSTGRES_URL is set (as
