@@ -2,15 +2,13 @@
 
 Nothing here prints key material: `show` prints versions and fingerprints (and the audit public
 key, which verifiers need). Errors are KeyringError, which __main__ turns into one line and exit 2.
+Imports happen inside the commands, so that building the parser (every CLI call) loads no keys code.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-from compliance.crypto import primitives
-from compliance.keys import default_key_file, fingerprint, load_keyring, write_new_keyfile
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -54,10 +52,14 @@ def _batch_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _path(args: argparse.Namespace) -> Path:
+    from compliance.keys import default_key_file
+
     return args.key_file if args.key_file is not None else default_key_file()
 
 
 def _init(args: argparse.Namespace) -> int:
+    from compliance.keys import write_new_keyfile
+
     path = _path(args)
     keyring = write_new_keyfile(path)
     print(f"wrote a new keyring to {path} (mode 0600): pseudonym key, KEK version "
@@ -67,6 +69,9 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from compliance.crypto import primitives
+    from compliance.keys import fingerprint, load_keyring
+
     keyring = load_keyring(args.key_file)
     print(f"source: {keyring.source}")
     print(f"pseudonym key: fingerprint {fingerprint(keyring.pseudonym_key)}")
