@@ -9,9 +9,8 @@ shreds the export with everything else), to SIGILLO_DATA_DIR/exports/<pseudonym>
                         "field": "data_export", "filename": "my-data.json",
                         "mime_type": "application/json"}}
 
-The channel opens the file with gate.open(subject, "data_export", token), uploads the plaintext
-as a document and deletes the file. The file itself is JSON: {"format", "subject", "field",
-"token" (base64 envelope token)}.
+The file is JSON {"format", "subject", "field", "token" (base64)}; the channel opens the token
+with gate.open(subject, "data_export", token), uploads the plaintext as a document, deletes it.
 
 Erasure. delete_my_data asks first; an affirm in the next turn erases: the identity vault and the
 subject's data key are crypto-shredded, the stored conversation and any pending export deleted,
@@ -52,9 +51,6 @@ _SUMMARY_LABELS = {
     "en": ("Consent", "Consent changes", "Messages", "Identity"),
     "it": ("Consenso", "Modifiche al consenso", "Messaggi", "Identità"),
 }
-
-
-# -- pure pieces ------------------------------------------------------------------------------
 
 
 def identity_kind(events: Sequence[Mapping[str, Any]]) -> str:
@@ -161,9 +157,6 @@ def write_private(path: Path, data: bytes) -> None:
 
 def _receipt(receipt: ConsentReceipt) -> dict[str, Any]:
     return {k: v for k, v in receipt.as_audit_dict().items() if k not in ("type", "subject")}
-
-
-# -- I/O helpers ---------------------------------------------------------------------------------
 
 
 async def _maybe_await(value: Any) -> Any:
