@@ -3,17 +3,24 @@
 The WhatsApp channel passes a minimal metadata dict (country calling code, message type); a
 caller may also pass an explicit `language`. `choose_language` is the pure rule; the custom
 `action_session_start` applies it and, like Rasa's default session start, carries the previous
-session's slots over (when the domain's session_config asks for it).
+session's slots over (when the domain's session_config asks for it). It also mirrors the consent
+ledger into the consent slots, so that ConsentPolicy knows a returning user's consent from the
+first message of every session (the ledger, not the tracker, is the truth).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+
+from compliance.errors import ComplianceError
+
+logger = logging.getLogger(__name__)
 
 SUPPORTED_LANGUAGES = ("en", "it")
 DEFAULT_LANGUAGE = "en"
@@ -76,5 +83,19 @@ class ActionSessionStart(Action):
             events.extend(carried_over_slots(tracker))
         language = choose_language(metadata if isinstance(metadata, Mapping) else None, previous)
         events.append(SlotSet(LANGUAGE_SLOT, language))
+        events.extend(consent_slots(tracker.sender_id))
         events.append(ActionExecuted("action_listen"))
         return events
+
+
+def consent_slots(subject: str) -> list[EventType]:
+    """The subject's consent as recorded in the ledger, as slot events (none if unavailable)."""
+    from actions.compliance_context import get_context
+    from actions.consent import slot_events
+
+    try:
+        context = get_context()
+    except ComplianceError as exc:
+        logger.warning("consent state unavailable at session start: %s", type(exc).__name__)
+        return []
+    return slot_events(context.ledger.records(subject))

@@ -38,8 +38,12 @@ CONSENT_FLOW_RESPONSES = CONSENT_RESPONSES | {
     "utter_data_export_summary",
     "utter_ask_delete_confirm",
     "utter_data_deleted",
+    "utter_delete_cancelled",
     "utter_default",
 }
+# The answer to the user's own erasure request, in the turn they wrote: it goes even though the
+# erasure just withdrew everything (and shredded the identity the channel resolved beforehand).
+LAST_WORDS = frozenset({"utter_data_deleted"})
 # Meta's failure codes that change what may be sent next (whatsapp-cloud-api.md §6).
 OUTSIDE_WINDOW = 131047
 STOPPED_MARKETING = 131050
@@ -115,6 +119,8 @@ class ComplianceGate:
         )
 
     def check_send(self, subject: str, message: dict[str, Any]) -> SendDecision:
+        if message.get("utter_action") in LAST_WORDS:
+            return SendDecision(True)
         try:
             context = self.context.ledger.send_context(subject, _now())
         except SubjectErased:

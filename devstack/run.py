@@ -1,5 +1,9 @@
 """`make run`: train if the data changed, start the bot's processes, say where to talk to it,
 and stop everything cleanly on Ctrl-C.
+
+Without Meta credentials (WHATSAPP_ACCESS_TOKEN unset) the WhatsApp channel runs against the
+local Cloud API simulator, and `make chat` talks to the bot as a WhatsApp user. With them, the
+channel talks to Meta and Meta must reach /webhooks/whatsapp/webhook on this machine.
 """
 
 from __future__ import annotations
@@ -21,18 +25,44 @@ def _port(name: str, default: int) -> int:
     return int(raw)
 
 
+def _banner(stack, channel: str) -> str:  # type: ignore[no-untyped-def]
+    lines = ["", "Sigillo is running."]
+    if channel == "whatsapp":
+        lines += [
+            f"  WhatsApp:  simulated by the local Cloud API simulator at {stack.simulator_url}",
+            "             chat as a WhatsApp user:  make chat   (an Italian number by default;",
+            "             SIGILLO_CHAT_USER=447700900123 make chat for an English one)",
+        ]
+    else:
+        lines.append(
+            f"  WhatsApp:  Meta's webhook URL is <public https>/webhooks/whatsapp/webhook"
+            f" -> {stack.rasa_url}"
+        )
+    lines += [
+        f"  REST:      curl -s {stack.rasa_url}/webhooks/rest/webhook "
+        '-d \'{"sender": "me", "message": "hello"}\'',
+        f"  Data:      {stack.env['SIGILLO_DATA_DIR']} (database), key file "
+        f"{stack.env['SIGILLO_KEY_FILE']}",
+        f"  Logs:      {stack.config.workdir}/",
+        "Press Ctrl-C to stop.",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> int:
+    channel = "meta" if os.environ.get("WHATSAPP_ACCESS_TOKEN") else "whatsapp"
     try:
         config = StackConfig(
             model=ensure_model(),
             workdir=ROOT / ".cache" / "run",
+            data_dir=ROOT / "data",
+            channel=channel,
             rasa_port=_port("SIGILLO_RASA_PORT", 5005),
             actions_port=_port("SIGILLO_ACTIONS_PORT", 5055),
+            simulator_port=_port("SIGILLO_SIMULATOR_PORT", 5300),
+            env={k: v for k, v in os.environ.items() if k.startswith("WHATSAPP_")},
         )
-        print(
-            "Starting the action server and the Rasa server (loading the model takes ~40 s) ...",
-            flush=True,
-        )
+        print("Starting the bot (loading the model takes ~40 s) ...", flush=True)
         stack = start_stack(config)
     except (StackError, RuntimeError) as exc:
         print(f"make run: {exc}", file=sys.stderr)
@@ -47,22 +77,14 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    print(
-        "\nSigillo is running.\n"
-        f"  REST channel: curl -s {stack.rasa_url}/webhooks/rest/webhook "
-        '-d \'{"sender": "me", "message": "hello"}\'\n'
-        f"  Italian:      curl -s {stack.rasa_url}/webhooks/rest/webhook "
-        '-d \'{"sender": "io", "message": "ciao, dov è il mio ordine A1001?"}\'\n'
-        f"  Logs:         {config.workdir}/rasa.log, {config.workdir}/actions.log\n"
-        "Press Ctrl-C to stop.",
-        flush=True,
-    )
+    print(_banner(stack, channel), flush=True)
     try:
         while not stopping:
             dead = [p.name for p in stack.processes if not p.running()]
             if dead:
                 print(
-                    f"make run: {', '.join(dead)} stopped unexpectedly; see the logs above.",
+                    f"make run: {', '.join(dead)} stopped unexpectedly; see the logs in "
+                    f"{config.workdir}",
                     file=sys.stderr,
                 )
                 return 1

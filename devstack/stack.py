@@ -1,8 +1,10 @@
 """The bot's processes as one unit, on chosen ports, stopped together.
 
-Two shapes: `rest` (action server + Rasa server with Rasa's REST channel) and `whatsapp` (the same
-plus the local Cloud API simulator standing in for Meta, with the WhatsApp channel pointed at it,
-and a fresh key file and database under the stack's work directory).
+Three shapes: `rest` (action server + Rasa server with Rasa's REST channel), `whatsapp` (the same
+plus the local Cloud API simulator standing in for Meta, with the WhatsApp channel pointed at it)
+and `meta` (the WhatsApp channel against Meta, with the WHATSAPP_* settings of the environment).
+Each stack has a key file and a SQLite database under its data directory unless the environment
+names others.
 """
 
 from __future__ import annotations
@@ -35,12 +37,15 @@ SIMULATOR_SETTINGS = {
 class StackConfig:
     model: Path
     workdir: Path
-    channel: str = "rest"  # rest | whatsapp
+    # rest: REST only; whatsapp: WhatsApp against the local simulator (and REST);
+    # meta: WhatsApp against Meta with the WHATSAPP_* settings of the environment (and REST).
+    channel: str = "rest"
     rasa_port: int = 5005
     actions_port: int = 5055
     simulator_port: int = 5300
     env: dict[str, str] = field(default_factory=dict)
     simulator_args: list[str] = field(default_factory=list)
+    data_dir: Path | None = None  # default: <workdir>/data
     startup_timeout: float = 240.0
 
 
@@ -98,7 +103,7 @@ def write_endpoints(workdir: Path, actions_url: str) -> Path:
 def write_credentials(workdir: Path, channel: str) -> Path:
     credentials = yaml.safe_load((ROOT / "bot" / "credentials.yml").read_text()) or {}
     if channel == "rest":
-        credentials = {"rest": None}
+        credentials = {"rest": None}  # no WhatsApp settings needed
     return _write_yaml(workdir / "credentials.yml", credentials)
 
 
@@ -116,12 +121,20 @@ def check_ports(config: StackConfig) -> None:
             )
 
 
+def data_dir_of(config: StackConfig) -> Path:
+    return config.data_dir or config.workdir / "data"
+
+
 def _stack_env(config: StackConfig) -> dict[str, str]:
-    env = {"PYTHONPATH": str(ROOT), "SIGILLO_DATA_DIR": str(config.workdir / "data")}
+    data_dir = data_dir_of(config)
+    env = {
+        "PYTHONPATH": str(ROOT),
+        "SIGILLO_DATA_DIR": str(data_dir),
+        "SIGILLO_KEY_FILE": os.environ.get("SIGILLO_KEY_FILE") or str(data_dir / "keys.json"),
+    }
     if config.channel == "whatsapp":
         env.update(SIMULATOR_SETTINGS)
         env["WHATSAPP_API_BASE_URL"] = f"http://127.0.0.1:{config.simulator_port}"
-        env["SIGILLO_KEY_FILE"] = str(config.workdir / "data" / "keys.json")
     env.update(config.env)
     return env
 
@@ -146,13 +159,12 @@ def start_stack(config: StackConfig) -> Stack:
     """Start the simulator (whatsapp), the action server and the Rasa server; return once all
     answer. Anything that fails to start stops what was already started."""
     check_ports(config)
-    (config.workdir / "data").mkdir(parents=True, exist_ok=True)
+    data_dir_of(config).mkdir(parents=True, exist_ok=True)
     env = _stack_env(config)
     stack = Stack(config, env=env)
     try:
+        ensure_key_file(env)
         if config.channel == "whatsapp":
-            if "SIGILLO_KEY_FILE" in env:
-                ensure_key_file(env)
             callback = f"http://127.0.0.1:{config.rasa_port}/webhooks/whatsapp/webhook"
             simulator = ManagedProcess(
                 "Cloud API simulator",

@@ -4,6 +4,7 @@ shared by every end-to-end test."""
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,11 @@ import pytest
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# No test may read or write the developer's own ./data (key file, database) by accident: the
+# defaults point into a throwaway folder, and tests that need keys make their own.
+os.environ["SIGILLO_DATA_DIR"] = tempfile.mkdtemp(prefix="sigillo-tests-")
+for _name in ("SIGILLO_KEY_FILE", "SIGILLO_DATABASE_URL", "SIGILLO_PSEUDONYM_KEY"):
+    os.environ.pop(_name, None)
 
 
 @pytest.fixture(scope="session")

@@ -132,12 +132,13 @@ class WhatsAppInput(InputChannel):
                 self.gate.keyed_hash("content", payload["text"]),
             )
             graph = self._graph_or_create()
+            recipient = self.gate.recipient(item.subject)
             # Best effort, and off the turn's path: blue ticks must not delay the reply.
             asyncio.get_running_loop().create_task(_mark_read(graph, payload["message_id"]))
             await on_new_message(
                 UserMessage(
                     text=payload["text"],
-                    output_channel=WhatsAppOutput(graph, self.gate, self.inbox),
+                    output_channel=WhatsAppOutput(graph, self.gate, self.inbox, recipient),
                     sender_id=item.subject,
                     input_channel=self.name(),
                     message_id=payload["id_hash"],

@@ -202,6 +202,21 @@ class GraphClient:
         await self._call("mark_read", attempt, paced=True, pacing_key=None)
         logger.debug("graph mark_read done")
 
+    async def upload_media(self, data: bytes, mime_type: str, filename: str) -> str:
+        """Upload a file (e.g. a data-subject export) for sending as a document; its media id."""
+        url = f"{self._root}/{self._phone_number_id}/media"
+        form = {"messaging_product": "whatsapp", "type": mime_type}
+
+        async def attempt() -> str:
+            files = {"file": (filename, data, mime_type)}
+            payload = _json_or_fail(await self._http.post(url, data=form, files=files))
+            media_id = _str_or_none(payload.get("id"))
+            if media_id is None:
+                raise Permanent(None, "upload answer without an id")
+            return media_id
+
+        return await self._call("upload_media", attempt, paced=False, pacing_key=None)
+
     async def media_url(self, media_id: str) -> MediaInfo:
         """Resolve a media id (from a webhook) to a short-lived download URL."""
         if not _GRAPH_ID.fullmatch(media_id):

@@ -12,6 +12,12 @@ from typing import Any
 
 from rasa.core.channels.channel import OutputChannel
 
+from connectors.whatsapp.export_delivery import (
+    ExportPointerError,
+    data_dir,
+    document_body,
+    read_export,
+)
 from connectors.whatsapp.gate import Gate
 from connectors.whatsapp.graph_client import GraphClient
 from connectors.whatsapp.graph_errors import GraphError
@@ -34,19 +40,37 @@ class WhatsAppOutput(OutputChannel):
     def name(cls) -> str:
         return "whatsapp"
 
-    def __init__(self, graph: GraphClient, gate: Gate, inbox: Inbox) -> None:
+    def __init__(
+        self,
+        graph: GraphClient,
+        gate: Gate,
+        inbox: Inbox,
+        recipient: SubjectIdentifier | None = None,
+    ) -> None:
+        """`recipient`: resolved at the start of the turn, so that the last message of an
+        erasure (whose vault entry is gone by then) still reaches the person who asked."""
         self._graph = graph
         self._gate = gate
         self._inbox = inbox
+        self._recipient = recipient
+
+    def _resolve(self, subject: str) -> SubjectIdentifier:
+        if self._recipient is None:
+            self._recipient = self._gate.recipient(subject)
+        return self._recipient
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        custom = message.get("custom")
+        if isinstance(custom, dict) and "sigillo_export" in custom:
+            await self._send_export(recipient_id, custom["sigillo_export"])
+            return
         utter_action = message.get("utter_action")
         decision = self._gate.check_send(recipient_id, message)
         if not decision.allowed:
             self._gate.on_send_refused(recipient_id, decision.reason, utter_action)
             logger.info("whatsapp.send.refused subject=%s reason=%s", recipient_id, decision.reason)
             return
-        recipient = recipient_for(self._gate.recipient(recipient_id))
+        recipient = recipient_for(self._resolve(recipient_id))
         if decision.template is not None:
             bodies = [
                 template_message(
@@ -63,6 +87,11 @@ class WhatsAppOutput(OutputChannel):
             if message.get("buttons") or rendered.numbered_choices:
                 self._inbox.save_choices(recipient_id, rendered.numbered_choices)
             bodies = rendered.bodies
+        await self._send_all(recipient_id, bodies, utter_action)
+
+    async def _send_all(
+        self, recipient_id: str, bodies: list[dict[str, Any]], utter_action: str | None
+    ) -> None:
         for body in bodies:
             try:
                 result = await self._graph.send(body, pacing_key=recipient_id)
@@ -82,3 +111,20 @@ class WhatsAppOutput(OutputChannel):
                 self._gate.keyed_hash("message_id", result.message_id),
                 utter_action,
             )
+
+    async def _send_export(self, recipient_id: str, pointer: Any) -> None:
+        """Open the sealed export, upload it, send it as a document, delete the file."""
+        try:
+            export = read_export(pointer, recipient_id, data_dir())
+            data = self._gate.open(recipient_id, export.field, export.token)
+            media_id = await self._graph.upload_media(data, export.mime_type, export.filename)
+        except (ExportPointerError, OSError, ValueError, GraphError) as exc:
+            logger.error(
+                "whatsapp.export.failed subject=%s error=%s", recipient_id, type(exc).__name__
+            )
+            self._gate.on_send_failed(recipient_id, None, "export_failed")
+            return
+        export.path.unlink(missing_ok=True)
+        envelope = recipient_for(self._resolve(recipient_id)).envelope("document")
+        body = document_body(envelope, media_id, export.filename)
+        await self._send_all(recipient_id, [body], "data_export_document")

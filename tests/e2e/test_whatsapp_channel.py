@@ -58,16 +58,19 @@ def test_a_rate_limited_reply_is_retried_and_sent_once(simulator, converse, give
     assert simulator.stats() != before
 
 
-def test_no_consent_no_business_message_and_the_refusal_is_audited(
-    simulator, stack_context, audit_kinds
+def test_the_channel_refuses_what_consent_forbids_even_when_the_bot_sends_it(
+    simulator, converse, give_consent, stack_context, audit_kinds
 ) -> None:
     user = "447700900126"
-    simulator.send(user, text="where is my order A1234?")
-    subject = stack_context.vault.pseudonym_of("phone", "+" + user)
+    subject = give_consent("+" + user)
+    assert converse(user, text="hello")  # the session starts with consent confirmed
+    # Consent withdrawn elsewhere (the operator's CLI, Meta's user_preferences): the running
+    # conversation still believes it has consent, the channel knows better.
+    stack_context.ledger.withdraw(subject, ["service"], method="cli")
+    simulator.send(user, text="what are your delivery times?")
     kinds = audit_kinds(subject, until="send_refused")
-    assert "inbound_message" in kinds and "send_refused" in kinds
-    assert "outbound_message" not in kinds
-    assert simulator.messages(user)["messages"] == []
+    assert "send_refused" in kinds
+    assert len(simulator.messages(user, wait=2)["messages"]) == 1  # only the greeting
 
 
 @pytest.mark.parametrize(

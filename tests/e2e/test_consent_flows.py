@@ -1,0 +1,64 @@
+"""Consent as users live it on WhatsApp: double opt-in, refusal, STOP and START, in English and
+Italian, through the real Rasa server, action server, channel and simulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.whatsapp.simulator.client import text_of
+
+pytestmark = pytest.mark.e2e
+
+
+def buttons(message: dict) -> list[dict]:
+    return [b["reply"] for b in message["body"]["interactive"]["action"]["buttons"]]
+
+
+def test_double_opt_in_in_the_chat_then_the_question_is_answered(
+    converse, audit_kinds, stack_context
+) -> None:
+    user = "447700900400"
+    notice, question = converse(user, count=2, text="where is my order A1234?")
+    assert "Privacy notice v" in text_of(notice) and "https://" in text_of(notice)
+    assert [b["title"] for b in buttons(question)] == ["Yes", "No"]
+    (confirm,) = converse(user, button_reply=buttons(question)[0])
+    assert "tap Confirm" in text_of(confirm)
+    (done,) = converse(user, button_reply=buttons(confirm)[0])
+    assert "You'll receive updates" in text_of(done)
+    (status,) = converse(user, text="where is my order A1234?")
+    assert "A1234" in text_of(status) and "shipped" in text_of(status)
+    subject = stack_context.vault.pseudonym_of("phone", "+" + user)
+    assert audit_kinds(subject).count("consent_change") >= 3
+
+
+def test_italian_double_opt_in_from_the_calling_code(converse) -> None:
+    user = "393331230400"
+    notice, question = converse(user, count=2, text="ciao")
+    assert text_of(notice).startswith("Informativa privacy")
+    assert [b["title"] for b in buttons(question)] == ["Sì", "No"]
+
+
+def test_a_refusal_is_acknowledged_once_and_then_nothing_is_sent(converse, simulator) -> None:
+    user = "447700900401"
+    _, question = converse(user, count=2, text="hello")
+    (ack,) = converse(user, button_reply=buttons(question)[1])
+    assert "won't send you order updates" in text_of(ack)
+    before = simulator.next_index(user)
+    simulator.send(user, text="where is my order A1234?")
+    assert simulator.messages(user, after=before, wait=4)["messages"] == []
+
+
+def test_stop_is_confirmed_once_and_start_runs_the_double_opt_in_again(
+    converse, simulator, give_consent
+) -> None:
+    user = "447700900402"
+    give_consent("+" + user)
+    assert converse(user, text="hi")
+    (bye,) = converse(user, text="STOP")
+    assert "unsubscribed" in text_of(bye)
+    before = simulator.next_index(user)
+    simulator.send(user, text="where is my order A1234?")
+    simulator.send(user, text="STOP")
+    assert simulator.messages(user, after=before, wait=4)["messages"] == []
+    again = converse(user, count=2, text="START")
+    assert "Welcome back" in text_of(again[0])
