@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+# Rasa (imported by the retention commands) pins SQLAlchemy 1.4 and triggers its 2.0 migration
+# banner on import; an operator's terminal has no use for it.
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
 from compliance.errors import ComplianceError
 

@@ -3,15 +3,11 @@ PostgreSQL when SIGILLO_TEST_POSTGRES_URL is set), a domain, subject keys and a 
 
 from __future__ import annotations
 
-import os
-import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -24,10 +20,8 @@ from rasa.shared.core.events import (
 
 from compliance.identity.subject_keys import SubjectKeyStore
 from compliance.keys.keyfile import generate_keyring
-from compliance.storage import create_engine_from_url, migrate
 from compliance.tracker_store import EncryptedTrackerStore
 
-PG_ENV = "SIGILLO_TEST_POSTGRES_URL"
 T0 = datetime(2025, 1, 1, 12, tzinfo=timezone.utc)
 
 DOMAIN_YAML = """
@@ -45,47 +39,6 @@ responses:
   utter_greet: [{text: "Hello!"}]
   utter_order: [{text: "Your order is on its way."}]
 """
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh database sigillo_ts_<random> on the server at SIGILLO_TEST_POSTGRES_URL."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} not set: PostgreSQL tracker store tests skipped")
-    name = f"sigillo_ts_{secrets.token_hex(4)}"
-    admin = sa.create_engine(base, future=True, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(base).set(database=name)
-    yield url.render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(
-            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-            {"n": name},
-        )
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        return request.getfixturevalue("postgres_url")
-    return f"sqlite:///{tmp_path / 'tracker.db'}"
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[sa.engine.Engine]:
-    eng = create_engine_from_url(db_url)
-    migrate(eng)
-    yield eng
-    if eng.dialect.name == "postgresql":
-        with eng.begin() as conn:  # the PostgreSQL database is shared by the session
-            conn.execute(sa.text("DELETE FROM tracker_events"))
-            conn.execute(sa.text("DELETE FROM tracker_conversations"))
-            conn.execute(sa.text("DELETE FROM subject_keys"))
-    eng.dispose()
 
 
 @pytest.fixture
