@@ -9,7 +9,7 @@
     │   └── SubjectErased           the subject's data key was destroyed (crypto-shredded)
     ├── AuditVerificationError      the audit log and its checkpoints disagree (first_bad_index)
     ├── ConsentError                a consent transition that the state machine does not allow
-    └── StorageUnavailable          the database did not answer: callers answer 503, nothing half-written
+    └── StorageUnavailable          the database did not answer: 503, nothing half-written
 
 Messages never contain key material, plaintext, ciphertext, phone numbers or message texts.
 """

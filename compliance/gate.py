@@ -86,6 +86,15 @@ class ComplianceGate:
             vault.link(own, vault.register(identifier.alias.kind.value, identifier.alias.value))
         return vault.canonical(own)
 
+    def relink(self, old: SubjectIdentifier, new: SubjectIdentifier) -> str:
+        vault = self.context.vault
+        old_pseudonym = vault.register(old.kind.value, old.value)
+        vault.relink_number_change(old_pseudonym, new.value)
+        self.context.record(
+            "consent_change", vault.canonical(old_pseudonym), source="user_changed_number"
+        )
+        return vault.canonical(old_pseudonym)
+
     def pseudonym_of(self, identifier: SubjectIdentifier) -> str:
         own = self.context.vault.pseudonym_of(identifier.kind.value, identifier.value)
         try:

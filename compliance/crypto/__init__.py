@@ -1,1 +1,1 @@
-"""Cryptographic recipes for the compliance layer; only primitives.py touches cryptography.hazmat."""
+"""Cryptographic recipes of the compliance layer (only primitives.py imports hazmat)."""

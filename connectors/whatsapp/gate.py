@@ -27,6 +27,9 @@ class Gate(Protocol):
     def admit(self, identifier: SubjectIdentifier) -> str:
         """The pseudonym of a sender; records the identity (and any alias) in the vault."""
 
+    def relink(self, old: SubjectIdentifier, new: SubjectIdentifier) -> str:
+        """`user_changed_number`: the person keeps their conversation under the new number."""
+
     def pseudonym_of(self, identifier: SubjectIdentifier) -> str:
         """The pseudonym of an identifier, without recording anything."""
 

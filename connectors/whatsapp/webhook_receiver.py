@@ -12,6 +12,8 @@ import json
 import logging
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import DBAPIError
+
 from compliance.errors import StorageUnavailable
 from connectors.whatsapp.config import WhatsAppConfig
 from connectors.whatsapp.gate import Gate
@@ -19,6 +21,7 @@ from connectors.whatsapp.inbound_mapping import to_rasa_input
 from connectors.whatsapp.inbox import Inbox, NewInbound, Recorded
 from connectors.whatsapp.sender_identity import (
     UnidentifiableSender,
+    number_change,
     phone_identifier,
     subject_identifier,
 )
@@ -61,7 +64,9 @@ class WebhookReceiver:
             return Outcome(400, exc.reason)
         try:
             accepted = self._record(parsed)
-        except StorageUnavailable:
+        except (StorageUnavailable, DBAPIError):
+            # Nothing was acknowledged: Meta redelivers, and the inbox's unique keys make the
+            # redelivery of what did get recorded a no-op.
             logger.error("whatsapp.webhook.storage_unavailable")
             return Outcome(503, "storage unavailable, retry later")
         return Outcome(200, "ok", accepted)
@@ -87,7 +92,12 @@ class WebhookReceiver:
         except UnidentifiableSender:
             logger.warning("whatsapp.webhook.unidentifiable_sender type=%s", msg.type.value)
             return None
-        subject = self._gate.admit(identifier)
+        change = number_change(msg)
+        subject = (
+            self._gate.relink(change.old, change.new)
+            if change is not None
+            else self._gate.admit(identifier)
+        )
         rasa_input = to_rasa_input(msg, self._inbox.load_choices(subject))
         id_hash = self._gate.keyed_hash("message_id", msg.message_id)
         payload = {
