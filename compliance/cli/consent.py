@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -39,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     optin.add_argument("--method", choices=("web_form", "cli"), default="web_form")
     optin.add_argument("--evidence-id", help="form submission id (stored as a keyed hash)")
+    optin.add_argument(
+        "--no-send",
+        action="store_true",
+        help="only record; do not send the confirmation template (sent by default when the "
+        "WHATSAPP_* settings are set)",
+    )
     optin.set_defaults(func=_optin)
 
     show = commands.add_parser("show", help="current consent and receipts of a pseudonym")
@@ -53,19 +60,31 @@ def _optin(args: argparse.Namespace) -> int:
     phone = args.phone.replace(" ", "")
     if not _E164.match(phone):
         raise ConfigError("--phone: must be an E.164 number: + then country code and number")
-    keyring = _keyring()
-    subject = _pseudonymize(phone, keyring)
-    ledger = _ledger(args, keyring)
-    receipts = ledger.record_external_optin(
+    context = _context(args)
+    subject = context.vault.register("phone", phone)  # the channel needs it to send the template
+    receipts = context.ledger.record_external_optin(
         subject, args.purpose, method=args.method, evidence_id=args.evidence_id
     )
     for receipt in receipts:
         _print({"subject": subject, "purpose": receipt.purpose, "state": receipt.to_state.value})
+    if args.no_send:
+        return 0
+    if not os.environ.get("WHATSAPP_ACCESS_TOKEN"):
+        print("confirmation template not sent: the WHATSAPP_* settings are not set",
+              file=sys.stderr)
+        return 0
+    import asyncio
+
+    from compliance.gate import ComplianceGate
+    from connectors.whatsapp.confirmation import send_confirmation_template
+
+    asyncio.run(send_confirmation_template(ComplianceGate(context), subject))
+    _print({"subject": subject, "confirmation_template": "sent"})
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    ledger = _ledger(args, _keyring())
+    ledger = _context(args).ledger
     _print(
         {
             "subject": args.subject,
@@ -80,7 +99,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _expire(args: argparse.Namespace) -> int:
-    receipts = _ledger(args, _keyring()).expire_pending()
+    receipts = _context(args).ledger.expire_pending()
     _print({"expired": len(receipts)})
     return 0
 
@@ -89,36 +108,7 @@ def _print(value: dict[str, Any]) -> None:
     print(json.dumps(value, sort_keys=True), file=sys.stdout)
 
 
-def _keyring() -> Any:
-    # Isolated: the keyring and the identity vault are their own packages.
-    try:
-        from compliance.keys import load_keyring
-    except ImportError as exc:  # pragma: no cover - until compliance.keys exists
-        raise ConfigError("keyring: compliance.keys is not available") from exc
-    return load_keyring()
+def _context(args: argparse.Namespace):  # noqa: ANN202
+    from compliance.context import ENV_SETTINGS_FILE, build_context
 
-
-def _pseudonymize(phone: str, keyring: Any) -> str:
-    try:
-        from compliance.identity import pseudonymize
-    except ImportError as exc:  # pragma: no cover - until compliance.identity exists
-        raise ConfigError("identity: compliance.identity is not available") from exc
-    return pseudonymize(phone, keyring.pseudonym_key)
-
-
-def _ledger(args: argparse.Namespace, keyring: Any):  # noqa: ANN202
-    from compliance.consent.audit_adapter import audit_hook
-    from compliance.consent.ledger import ConsentLedger
-    from compliance.consent.settings import load_settings
-    from compliance.storage import create_engine_from_url, default_database_url, migrate
-
-    settings = load_settings(args.settings)
-    engine = create_engine_from_url(default_database_url())
-    migrate(engine)
-    hook = None
-    seed = getattr(keyring, "audit_signing_key", None)
-    if seed is not None:
-        from compliance.audit import AuditLog
-
-        hook = audit_hook(AuditLog(engine, seed).append, "cli")
-    return ConsentLedger.from_settings(engine, keyring.pseudonym_key, settings, hook)
+    return build_context({**os.environ, ENV_SETTINGS_FILE: str(args.settings)}, component="cli")

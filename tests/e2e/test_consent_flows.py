@@ -62,3 +62,41 @@ def test_stop_is_confirmed_once_and_start_runs_the_double_opt_in_again(
     assert simulator.messages(user, after=before, wait=4)["messages"] == []
     again = converse(user, count=2, text="START")
     assert "Welcome back" in text_of(again[0])
+
+
+def test_a_first_opt_in_on_the_shop_site_is_confirmed_by_a_tap_on_the_template(
+    bot_stack, simulator, converse
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from devstack.training import ROOT
+
+    user = "447700900403"
+    optin = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compliance",
+            "consent",
+            "optin",
+            "--phone",
+            "+" + user,
+            "--purpose",
+            "service",
+            "--evidence-id",
+            "web-form-42",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **bot_stack.env},
+        capture_output=True,
+        text=True,
+    )
+    assert optin.returncode == 0, optin.stderr
+    assert user not in optin.stdout  # the operator sees the pseudonym, never the number
+    (template,) = simulator.replies(user, 0, count=1)
+    assert template["body"]["type"] == "template"
+    assert template["body"]["template"]["name"] == "sigillo_consent_confirmation"
+    (done,) = converse(user, button={"payload": "/affirm", "text": "Confirm"})
+    assert "You'll receive updates" in text_of(done)

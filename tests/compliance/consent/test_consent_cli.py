@@ -1,17 +1,15 @@
-"""`python -m compliance consent …` with the keyring and pseudonymizer replaced by fakes (they
-belong to compliance.keys / compliance.identity), and the audit adapter against NewEntry."""
+"""`python -m compliance consent …` on a temporary key file and database, and the audit adapter
+against NewEntry."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from compliance import __main__ as cli
-from compliance.cli import consent as consent_cli
 from compliance.consent.audit_adapter import audit_hook
 from compliance.consent.model import ConsentReceipt, ConsentState, EventType, Method
 
@@ -19,17 +17,15 @@ SUBJECT = "wa_" + "ab" * 16
 
 
 @pytest.fixture
-def fake_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
-    seen: list[str] = []
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
+    """A real key file and database for the CLI; the phone it was given, as the vault holds it."""
+    from compliance.keys import write_new_keyfile
+
+    write_new_keyfile(tmp_path / "keys.json")
+    monkeypatch.setenv("SIGILLO_KEY_FILE", str(tmp_path / "keys.json"))
     monkeypatch.setenv("SIGILLO_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.setattr(consent_cli, "_keyring", lambda: SimpleNamespace(pseudonym_key=b"p" * 32))
-
-    def pseudonymize(phone: str, key: bytes) -> str:
-        seen.append(phone)
-        return SUBJECT
-
-    monkeypatch.setattr(consent_cli, "_pseudonymize", pseudonymize)
-    return seen
+    monkeypatch.delenv("WHATSAPP_ACCESS_TOKEN", raising=False)
+    return []
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict]]:
@@ -38,7 +34,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict]
     return code, [json.loads(line) for line in out.out.splitlines() if line.startswith("{")]
 
 
-def test_optin_show_expire(fake_identity, capsys) -> None:
+def test_optin_show_expire(cli_env, capsys) -> None:
     code, lines = run(
         capsys,
         "consent",
@@ -50,9 +46,10 @@ def test_optin_show_expire(fake_identity, capsys) -> None:
         "--evidence-id",
         "form-1",
     )
-    assert code == 0 and fake_identity == ["+393331234567"]
-    assert lines == [{"subject": SUBJECT, "purpose": "service", "state": "awaiting_confirmation"}]
-    code, lines = run(capsys, "consent", "show", "--subject", SUBJECT)
+    assert code == 0 and lines[0]["subject"].startswith("wa_")
+    subject = lines[0]["subject"]
+    assert lines == [{"subject": subject, "purpose": "service", "state": "awaiting_confirmation"}]
+    code, lines = run(capsys, "consent", "show", "--subject", subject)
     assert lines[0]["state"] == {"service": "awaiting_confirmation", "marketing": "none"}
     assert lines[1]["method"] == "web_form" and len(lines[1]["evidence_hash"]) == 64
     assert "+39" not in json.dumps(lines)
@@ -68,7 +65,7 @@ def test_optin_show_expire(fake_identity, capsys) -> None:
     ],
     ids=["not e164", "unknown purpose"],
 )
-def test_optin_errors_name_the_field(fake_identity, capsys, argv, message) -> None:
+def test_optin_errors_name_the_field(cli_env, capsys, argv, message) -> None:
     code = cli.main(["consent", "optin", *argv])
     err = capsys.readouterr().err
     assert code == 2 and message in err and "333" not in err

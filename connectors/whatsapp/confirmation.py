@@ -1,0 +1,54 @@
+"""Sends the consent confirmation template after a first opt-in made outside the chat.
+
+A checkbox on the shop's site is the first step of the double opt-in; WhatsApp only lets a
+business start a conversation with an approved template, so the second step is the template
+named in bot/compliance.yml (`confirmation_template`), whose quick-reply button carries the
+payload `/affirm`. The user's tap comes back through the webhook as that payload, and the consent
+action confirms. Used by `python -m compliance consent optin`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from compliance.gate import ComplianceGate
+from connectors.whatsapp.config import WhatsAppConfig
+from connectors.whatsapp.graph_client import GraphClient
+from connectors.whatsapp.output_channel import recipient_for
+from connectors.whatsapp.templates import template_message
+
+CONFIRM_PAYLOAD = "/affirm"
+
+
+async def send_confirmation_template(gate: ComplianceGate, subject: str) -> str:
+    """Send the confirmation template to `subject` in their language; the sent message's hash."""
+    config = WhatsAppConfig.from_credentials(None, os.environ)
+    settings = gate.context.settings
+    identifier = gate.recipient(subject)
+    calling_code = identifier.value.lstrip("+")[:3] if identifier.kind.value == "phone" else None
+    language = _language(settings, calling_code)
+    template = settings.confirmation_template.get(language) or next(
+        iter(settings.confirmation_template.values())
+    )
+    body = template_message(
+        recipient_for(identifier), template.name, template.language, buttons=[CONFIRM_PAYLOAD]
+    )
+    async with GraphClient(
+        base_url=config.api_base_url,
+        api_version=config.api_version,
+        phone_number_id=config.phone_number_id,
+        access_token=config.access_token,
+        timeout=config.request_timeout_seconds,
+    ) as graph:
+        result = await graph.send(body, pacing_key=subject)
+    id_hash = gate.keyed_hash("message_id", result.message_id)
+    gate.on_outbound(subject, "template", id_hash, "confirmation_template")
+    return id_hash
+
+
+def _language(settings, digits: str | None) -> str:  # type: ignore[no-untyped-def]
+    """The language of a number's calling code (1 to 3 leading digits), else the default."""
+    for length in (1, 2, 3):
+        if digits and digits[:length] in settings.language_by_calling_code:
+            return settings.language_by_calling_code[digits[:length]]
+    return settings.default_language
