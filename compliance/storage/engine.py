@@ -8,13 +8,13 @@ with Alembic, never with metadata.create_all, so that a production database can 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
 from sqlalchemy import create_engine as _sa_create_engine
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
