@@ -47,7 +47,7 @@ _ENGLISH_WORDS = frozenset(
     person someone somebody real talk speak help support unsubscribe subscribe
     notice policy messages message texting text anymore again any some all much many long
     take takes days day week weeks item items back money there here just i'm i'd i've
-    im ive let's lets tell show give know
+    im ive let's lets tell show give know then but also too because if than now
     """.split()
 )
 _ITALIAN_WORDS = frozenset(
@@ -67,7 +67,8 @@ _ITALIAN_WORDS = frozenset(
     promozioni tempo tempi giorni giorno settimana settimane ancora già gia ecco
     avete sapere vero davvero parlo sto stai sta stanno tutto tutti tutte niente nessun
     nessuna qualcuno qualcosa qui qua adesso ora subito oggi domani ieri mandare inviare
-    ricevere tracciamento numero codice spedizioni corriere vuole ricevuto
+    ricevere tracciamento numero codice spedizioni corriere vuole ricevuto se poi però pero
+    quindi allora dunque cioè oppure
     """.split()
 )
 _ENGLISH_CONTRACTIONS = frozenset({"s", "t", "m", "re", "ve", "ll", "d"})
@@ -81,32 +82,43 @@ _WORD = re.compile(r"[a-zàèéìòù]+(?:'[a-zàèéìòù]+)?")
 _MIN_MARGIN = 1
 
 
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower().replace("’", "'"))
+def _word_language(word: str) -> str | None:
+    """The language one lower-cased word signals, if any."""
+    if word in _ENGLISH_WORDS:
+        return ENGLISH
+    if word in _ITALIAN_WORDS or _ACCENTED.search(word):
+        return ITALIAN
+    if "'" in word:
+        head, tail = word.split("'", 1)
+        if tail in _ENGLISH_CONTRACTIONS:  # "where's", "it's", "i'm", "we'll"
+            return ENGLISH
+        if head in _ITALIAN_ELISIONS:  # "dell'ordine", "l'ordine", "un'altra"
+            return ITALIAN
+    return None
+
+
+def language_markers(text: str) -> list[tuple[str, int, int]]:
+    """(language, start, end) of each word of `text` that signals a language, in order."""
+    # Same length after lower() and the apostrophe swap, so offsets index the original text.
+    normalized = text.lower().replace("’", "'")
+    if len(normalized) != len(text):
+        normalized = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+        normalized = normalized.replace("’", "'")
+    markers = []
+    for match in _WORD.finditer(normalized):
+        language = _word_language(match.group(0))
+        if language:
+            markers.append((language, match.start(), match.end()))
+    return markers
 
 
 def language_scores(text: str) -> tuple[int, int]:
-    """(English, Italian) marker counts of `text`; an accented letter counts for Italian."""
-    english = italian = 0
-    for word in _words(text):
-        if word in _ENGLISH_WORDS:
-            english += 1
-        elif word in _ITALIAN_WORDS or _ACCENTED.search(word):
-            italian += 1
-        elif "'" in word:
-            head, tail = word.split("'", 1)
-            if tail in _ENGLISH_CONTRACTIONS:  # "where's", "it's", "i'm", "we'll"
-                english += 1
-            elif head in _ITALIAN_ELISIONS:  # "dell'ordine", "l'ordine", "un'altra"
-                italian += 1
-    return english, italian
+    """(English, Italian) marker-word counts of `text`."""
+    languages = [language for language, _, _ in language_markers(text)]
+    return languages.count(ENGLISH), languages.count(ITALIAN)
 
 
-def detect_language(text: str) -> str | None:
-    """The language of `text` ("en"/"it") when clear, else None (ids, emoji, "ok", ties)."""
-    if not text:
-        return None
-    english, italian = language_scores(text)
+def _decide(english: int, italian: int) -> str | None:
     if english == italian:
         return None
     if italian > english:
@@ -118,9 +130,31 @@ def detect_language(text: str) -> str | None:
     return None
 
 
+def detect_language(text: str) -> str | None:
+    """The language of `text` ("en"/"it") when clear, else None (ids, emoji, "ok", ties)."""
+    if not text:
+        return None
+    return _decide(*language_scores(text))
+
+
+def detect_language_span(text: str) -> tuple[str, int, int] | None:
+    """`detect_language` plus the span of its first evidence word (the entity's position)."""
+    if not text:
+        return None
+    markers = language_markers(text)
+    languages = [language for language, _, _ in markers]
+    language = _decide(languages.count(ENGLISH), languages.count(ITALIAN))
+    if language is None:
+        return None
+    return next(marker for marker in markers if marker[0] == language)
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class LanguageDetector(GraphComponent, EntityExtractorMixin):
     """Adds a `language` entity ("en"/"it") to a message whose language is clear.
+
+    The entity spans the first word that gives the language away ("[dov'è]{...} il mio ordine"),
+    so it never overlaps an order number and test stories can annotate it like any entity.
 
     An entity rather than a message attribute because Rasa fills slots from entities out of the
     box (the `language` slot's from_entity mapping), so no custom slot action is needed.
@@ -145,15 +179,15 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
     def process(self, messages: list[Message]) -> list[Message]:
         """Append the language entity to each message whose language `detect_language` knows."""
         for message in messages:
-            text = message.get(TEXT) or ""
-            language = detect_language(text)
-            if language is None:
+            detected = detect_language_span(message.get(TEXT) or "")
+            if detected is None:
                 continue
+            language, start, end = detected
             entity = {
                 ENTITY_ATTRIBUTE_TYPE: LANGUAGE_ENTITY,
                 ENTITY_ATTRIBUTE_VALUE: language,
-                ENTITY_ATTRIBUTE_START: 0,
-                ENTITY_ATTRIBUTE_END: len(text),
+                ENTITY_ATTRIBUTE_START: start,
+                ENTITY_ATTRIBUTE_END: end,
             }
             message.set(
                 ENTITIES,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.language_detector import LanguageDetector, detect_language
+from nlu.language_detector import LanguageDetector, detect_language, detect_language_span
 
 CASES = [
     # English
@@ -60,5 +60,22 @@ def test_component_adds_language_entity_only_when_sure() -> None:
     assert sure.get("entities")[0] == {"entity": "x"}
     language = sure.get("entities")[1]
     assert (language["entity"], language["value"]) == ("language", "it")
+    assert (language["start"], language["end"]) == (0, 5)  # "dov'è"
     assert language["extractor"] == "LanguageDetector"
     assert unsure.get("entities", []) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("where is my order A1234", ("en", 0, 5)),
+        ("a che punto è", ("it", 2, 5)),
+        ("DOV’È IL MIO PACCO", ("it", 0, 5)),
+        ("A1234 grazie", ("it", 6, 12)),
+        ("A1234", None),
+    ],
+)
+def test_detect_language_span_is_the_first_evidence_word(
+    text: str, expected: tuple[str, int, int] | None
+) -> None:
+    assert detect_language_span(text) == expected
