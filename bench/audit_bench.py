@@ -34,8 +34,12 @@ SUBJECT = "p1:" + "5a" * 32
 
 
 def _entry(i: int) -> NewEntry:
-    return NewEntry("channel", "inbound_message", SUBJECT,
-                    {"message_type": "text", "turn_seq": i, "status": "received"})
+    return NewEntry(
+        "channel",
+        "inbound_message",
+        SUBJECT,
+        {"message_type": "text", "turn_seq": i, "status": "received"},
+    )
 
 
 def _append(url: str, count: int, batch: int) -> float:
@@ -131,7 +135,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small counts, for CI smoke runs")
     args = parser.parse_args()
     n_batched, n_single, per_writer, n_verify = (
-        (2_000, 200, 100, 20_000) if args.quick else (20_000, 2_000, 500, 1_000_000))
+        (2_000, 200, 100, 20_000) if args.quick else (20_000, 2_000, 500, 1_000_000)
+    )
     rows: list[tuple[str, str, str]] = []
     backends: list[tuple[str, object]] = [("SQLite", None)]
     pg_base = os.environ.get("SIGILLO_BENCH_POSTGRES_URL")
@@ -141,37 +146,70 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         try:
             for label, server in backends:
+
                 def fresh(name: str, server=server) -> str:  # type: ignore[no-untyped-def]
                     return server.fresh() if server else _fresh_sqlite(tmp, name)
 
                 secs = _append(fresh("batched"), n_batched, 100)
-                rows.append((label, f"append, 1 writer, 100/txn ({n_batched:,})",
-                             f"{n_batched / secs:,.0f} entries/s"))
+                rows.append(
+                    (
+                        label,
+                        f"append, 1 writer, 100/txn ({n_batched:,})",
+                        f"{n_batched / secs:,.0f} entries/s",
+                    )
+                )
                 secs = _append(fresh("single"), n_single, 1)
-                rows.append((label, f"append, 1 writer, 1/txn ({n_single:,})",
-                             f"{n_single / secs:,.0f} entries/s"))
+                rows.append(
+                    (
+                        label,
+                        f"append, 1 writer, 1/txn ({n_single:,})",
+                        f"{n_single / secs:,.0f} entries/s",
+                    )
+                )
                 url = fresh("concurrent")
                 secs = _concurrent(url, 4, per_writer)
-                rows.append((label, f"append, 4 writer processes, 1/txn ({4 * per_writer:,})",
-                             f"{4 * per_writer / secs:,.0f} entries/s"))
+                rows.append(
+                    (
+                        label,
+                        f"append, 4 writer processes, 1/txn ({4 * per_writer:,})",
+                        f"{4 * per_writer / secs:,.0f} entries/s",
+                    )
+                )
                 ok, count, secs, _, _ = _verify(url)
                 assert ok and count == 4 * per_writer + 4
             url = _fresh_sqlite(tmp, "verify")
             gen = _append(url, n_verify, 10_000)
-            rows.append(("SQLite", f"generate {n_verify:,} (10,000/txn)",
-                         f"{n_verify / gen:,.0f} entries/s"))
+            rows.append(
+                (
+                    "SQLite",
+                    f"generate {n_verify:,} (10,000/txn)",
+                    f"{n_verify / gen:,.0f} entries/s",
+                )
+            )
             ok, count, secs, base_mb, peak_mb = _verify(url)
             assert ok and count == n_verify, "the benchmark log did not verify"
-            rows.append(("SQLite", f"verify {count:,} entries (streaming)",
-                         f"{count / secs:,.0f} entries/s ({secs:.1f} s)"))
-            rows.append(("SQLite", f"verify {count:,}: peak RSS of the verifying process",
-                         f"{peak_mb:,.0f} MB total, +{peak_mb - base_mb:,.1f} MB over its "
-                         f"baseline after imports"))
+            rows.append(
+                (
+                    "SQLite",
+                    f"verify {count:,} entries (streaming)",
+                    f"{count / secs:,.0f} entries/s ({secs:.1f} s)",
+                )
+            )
+            rows.append(
+                (
+                    "SQLite",
+                    f"verify {count:,}: peak RSS of the verifying process",
+                    f"{peak_mb:,.0f} MB total, +{peak_mb - base_mb:,.1f} MB over its "
+                    f"baseline after imports",
+                )
+            )
         finally:
             if pg:
                 pg.drop()
-    print(f"\nAudit log benchmark ({'quick' if args.quick else 'full'}; "
-          f"{os.cpu_count()} CPUs; durable commits: SQLite WAL synchronous=FULL)\n")
+    print(
+        f"\nAudit log benchmark ({'quick' if args.quick else 'full'}; "
+        f"{os.cpu_count()} CPUs; durable commits: SQLite WAL synchronous=FULL)\n"
+    )
     print("| backend | measurement | result |\n|---|---|---|")
     for backend, what, result in rows:
         print(f"| {backend} | {what} | {result} |")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
@@ -29,7 +28,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from compliance.consent.model import EventType  # noqa: E402
+from bench.common import grant_consent, percentile, print_table, rest_sender  # noqa: E402
 from compliance.context import build_context  # noqa: E402
 from connectors.whatsapp.simulator import webhooks as wh  # noqa: E402
 from devstack.processes import free_port  # noqa: E402
@@ -37,30 +36,19 @@ from devstack.stack import SIMULATOR_SETTINGS, StackConfig, start_stack  # noqa:
 from devstack.training import ensure_model  # noqa: E402
 
 QUESTIONS = ("what are your delivery times?", "how do returns work?", "where is my order A1234?")
-BUSINESS = wh.Business("102290129340398", SIMULATOR_SETTINGS["WHATSAPP_PHONE_NUMBER_ID"],
-                       "15550783881")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def grant_consent(context, subjects: list[str]) -> None:  # type: ignore[no-untyped-def]
-    for subject in subjects:
-        for event in (EventType.NOTICE_SHOWN, EventType.CONSENT_ASKED, EventType.CONSENT_GIVEN,
-                      EventType.CONFIRMED):
-            context.ledger.apply(subject, "service", event,
-                                 notice_version=context.settings.notice_version,
-                                 evidence_id=f"bench-{event.value}")
+BUSINESS = wh.Business(
+    "102290129340398", SIMULATOR_SETTINGS["WHATSAPP_PHONE_NUMBER_ID"], "15550783881"
+)
 
 
 async def rest_turns(rasa_url: str, senders: list[str], turns_each: int) -> float:
     async with httpx.AsyncClient(base_url=rasa_url, timeout=120) as http:
+
         async def run(sender: str) -> None:
             for i in range(turns_each):
-                r = await http.post("/webhooks/rest/webhook",
-                                    json={"sender": sender, "message": QUESTIONS[i % 3]})
+                r = await http.post(
+                    "/webhooks/rest/webhook", json={"sender": sender, "message": QUESTIONS[i % 3]}
+                )
                 assert r.status_code == 200 and r.json(), r.text
 
         start = time.perf_counter()
@@ -70,14 +58,16 @@ async def rest_turns(rasa_url: str, senders: list[str], turns_each: int) -> floa
 
 async def whatsapp_turns(sim_url: str, users: list[str], turns_each: int) -> float:
     async with httpx.AsyncClient(base_url=sim_url, timeout=120) as http:
+
         async def run(user: str) -> None:
             for i in range(turns_each):
                 sent = await http.post(f"/_sim/users/{user}/send", json={"text": QUESTIONS[i % 3]})
                 assert sent.status_code == 200 and sent.json()["webhook_status"] == 200, sent.text
                 after = sent.json()["next"]
                 while True:  # long-poll until the reply to this message has reached "Meta"
-                    got = await http.get(f"/_sim/users/{user}/messages",
-                                         params={"after": after, "wait": 30})
+                    got = await http.get(
+                        f"/_sim/users/{user}/messages", params={"after": after, "wait": 30}
+                    )
                     if got.json()["messages"]:
                         break
 
@@ -91,8 +81,13 @@ async def burst(rasa_url: str, senders: list[str], total: int, concurrency: int)
     bodies = []
     for n in range(total):
         user = wh.WhatsAppUser(wa_id=senders[n % len(senders)], name="Bench")
-        body = wh.inbound(BUSINESS, user, f"wamid.bench{n:08d}{os.getpid()}", int(time.time()),
-                          wh.text(QUESTIONS[n % 3]))
+        body = wh.inbound(
+            BUSINESS,
+            user,
+            f"wamid.bench{n:08d}{os.getpid()}",
+            int(time.time()),
+            wh.text(QUESTIONS[n % 3]),
+        )
         raw = wh.serialize(body)
         bodies.append((raw, wh.sign(secret, raw)))
     acks: list[float] = []
@@ -100,15 +95,19 @@ async def burst(rasa_url: str, senders: list[str], total: int, concurrency: int)
     queue: asyncio.Queue = asyncio.Queue()
     for item in bodies:
         queue.put_nowait(item)
-    async with httpx.AsyncClient(base_url=rasa_url, timeout=60,
-                                 limits=httpx.Limits(max_connections=concurrency + 2)) as http:
+    async with httpx.AsyncClient(
+        base_url=rasa_url, timeout=60, limits=httpx.Limits(max_connections=concurrency + 2)
+    ) as http:
+
         async def post_worker() -> None:
             while not queue.empty():
                 raw, signature = queue.get_nowait()
                 start = time.perf_counter()
-                r = await http.post("/webhooks/whatsapp/webhook", content=raw,
-                                    headers={"X-Hub-Signature-256": signature,
-                                             "Content-Type": "application/json"})
+                r = await http.post(
+                    "/webhooks/whatsapp/webhook",
+                    content=raw,
+                    headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"},
+                )
                 acks.append(time.perf_counter() - start)
                 assert r.status_code == 200, r.text
 
@@ -134,16 +133,23 @@ def main() -> int:
 
     model = ensure_model()
     workdir = Path(tempfile.mkdtemp(prefix="sigillo-bench-"))
-    config = StackConfig(model=model, workdir=workdir, channel="whatsapp",
-                         rasa_port=free_port(), actions_port=free_port(),
-                         simulator_port=free_port(), simulator_args=["--no-window"])
+    config = StackConfig(
+        model=model,
+        workdir=workdir,
+        channel="whatsapp",
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        simulator_port=free_port(),
+        simulator_args=["--no-window"],
+    )
     with start_stack(config) as stack:
         context = build_context({**os.environ, **stack.env}, component="cli")
         wa_users = [f"4477009{n:05d}" for n in range(senders)]
         burst_users = [f"4477008{n:05d}" for n in range(burst_senders)]
-        rest_senders = [f"bench-rest-{n}" for n in range(senders)]
-        grant_consent(context, [context.vault.register("phone", "+" + u)
-                                for u in wa_users + burst_users])
+        rest_senders = [rest_sender(f"rest{n}") for n in range(senders)]
+        grant_consent(
+            context, [context.vault.register("phone", "+" + u) for u in wa_users + burst_users]
+        )
         grant_consent(context, rest_senders)
         # Warm-up: the first turns of a fresh server are slower (lazy graph compilation).
         asyncio.run(rest_turns(stack.rasa_url, rest_senders[:2], 2))
@@ -160,22 +166,24 @@ def main() -> int:
         ("REST channel turns/s (baseline, mean of before/after)", f"{rest_mean:.1f}"),
         ("WhatsApp channel + simulator turns/s", f"{wa_tps:.1f}"),
         ("ratio WhatsApp / REST (target >= 0.9)", f"{wa_tps / rest_mean:.2f}"),
-        (f"burst: {burst_total} webhooks from {burst_senders} senders, posted in",
-         f"{result['elapsed']:.1f} s"),
-        ("ack latency p50 / p99 / max (target p99 < 50 ms)",
-         f"{statistics.median(acks_ms):.1f} / {percentile(acks_ms, 0.99):.1f} / "
-         f"{max(acks_ms):.1f} ms"),
-        ("health route latency p50 / p99 during the burst (baseline)",
-         f"{statistics.median(health_ms):.1f} / {percentile(health_ms, 0.99):.1f} ms"),
+        (
+            f"burst: {burst_total} webhooks from {burst_senders} senders, posted in",
+            f"{result['elapsed']:.1f} s",
+        ),
+        (
+            "ack latency p50 / p99 / max (target p99 < 50 ms)",
+            f"{statistics.median(acks_ms):.1f} / {percentile(acks_ms, 0.99):.1f} / "
+            f"{max(acks_ms):.1f} ms",
+        ),
+        (
+            "health route latency p50 / p99 during the burst (baseline)",
+            f"{statistics.median(health_ms):.1f} / {percentile(health_ms, 0.99):.1f} ms",
+        ),
         ("ack p99 / health p99", f"{percentile(acks_ms, 0.99) / percentile(health_ms, 0.99):.2f}"),
     ]
-    print(f"\n`.venv/bin/python bench/channel_bench.py{' --quick' if args.quick else ''}`, "
-          f"{senders} concurrent senders x {turns_each} turns\n")
-    print("| measure | value |\n|---|---|")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
-    Path("results").mkdir(exist_ok=True)
-    Path("results/channel_bench.json").write_text(json.dumps(dict(rows), indent=2))
+    rows.append(("senders x turns each (turns/s runs)", f"{senders} x {turns_each}"))
+    command = f".venv/bin/python bench/channel_bench.py{' --quick' if args.quick else ''}"
+    print_table(command, rows, "channel_bench")
     return 0
 
 

@@ -16,6 +16,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine as _sa_create_engine
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -34,8 +35,15 @@ def default_database_url(environ: Mapping[str, str] | None = None) -> str:
 def create_engine_from_url(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL and a busy timeout so that processes can share it."""
     if url.startswith("sqlite"):
+        # A pool of reused connections: SQLAlchemy 1.4 opens a new SQLite connection per
+        # checkout by default (NullPool), which costs a connect and the pragmas each time.
         engine = _sa_create_engine(
-            url, future=True, connect_args={"timeout": 30, "check_same_thread": False}
+            url,
+            future=True,
+            poolclass=QueuePool,
+            pool_size=5,
+            max_overflow=10,
+            connect_args={"timeout": 30, "check_same_thread": False},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

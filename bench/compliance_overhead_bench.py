@@ -1,0 +1,156 @@
+"""Per-turn compliance overhead as a share of a full Rasa turn, measured in the same run.
+
+The compliance work of one WhatsApp turn, done here in-process exactly as the channel and the
+tracker store do it, on a SQLite database: pseudonymize and admit the sender (identity vault),
+keyed hashes of the message id and content, seal and record the message in the inbox, claim and
+open it, resolve the recipient, refresh the 24-hour window and audit the inbound message, the send
+guard's check, audit the outbound message, complete the inbox row, and seal and store the turn's
+five tracker events. The full Rasa turn is the latency of one REST turn of a real Rasa server and
+action server on the reference assistant (which includes its encrypted tracker store).
+Target: overhead under 5% of a turn.
+
+Run: `.venv/bin/python bench/compliance_overhead_bench.py` (about 2 minutes; `--quick`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import grant_consent, print_table, rest_sender  # noqa: E402
+from compliance.context import build_context  # noqa: E402
+from compliance.gate import ComplianceGate  # noqa: E402
+from compliance.keys import write_new_keyfile  # noqa: E402
+from connectors.whatsapp.inbox import Inbox, NewInbound  # noqa: E402
+from connectors.whatsapp.sender_identity import IdentifierKind, SubjectIdentifier  # noqa: E402
+from devstack.processes import free_port  # noqa: E402
+from devstack.stack import StackConfig, start_stack  # noqa: E402
+from devstack.training import ROOT, ensure_model  # noqa: E402
+
+QUESTIONS = ("what are your delivery times?", "where is my order A1234?")
+
+
+def rasa_turn_latencies(turns: int) -> list[float]:
+    workdir = Path(tempfile.mkdtemp(prefix="sigillo-overhead-"))
+    config = StackConfig(
+        model=ensure_model(),
+        workdir=workdir,
+        channel="rest",
+        rasa_port=free_port(),
+        actions_port=free_port(),
+    )
+    with start_stack(config) as stack:
+        context = build_context({**os.environ, **stack.env}, component="cli")
+        sender = rest_sender("overhead")
+        grant_consent(context, [sender])
+        latencies = []
+        with httpx.Client(base_url=stack.rasa_url, timeout=60) as http:
+            for i in range(turns + 5):
+                start = time.perf_counter()
+                r = http.post(
+                    "/webhooks/rest/webhook",
+                    json={"sender": "bench-overhead", "message": QUESTIONS[i % 2]},
+                )
+                assert r.status_code == 200 and r.json(), r.text
+                if i >= 5:  # the first turns warm the server up
+                    latencies.append(time.perf_counter() - start)
+        context.audit.close()
+    return latencies
+
+
+def compliance_turn_latencies(turns: int) -> list[float]:
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from compliance.tracker_store import EncryptedTrackerStore
+
+    folder = Path(tempfile.mkdtemp(prefix="sigillo-overhead-"))
+    write_new_keyfile(folder / "keys.json")
+    context = build_context(
+        {
+            **os.environ,
+            "SIGILLO_KEY_FILE": str(folder / "keys.json"),
+            "SIGILLO_DATABASE_URL": f"sqlite:///{folder / 'sigillo.db'}",
+        },
+        component="channel",
+    )
+    gate = ComplianceGate(context)
+    inbox = Inbox(context.engine, gate)
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    store = EncryptedTrackerStore(domain, engine=context.engine, subject_keys=context.keys)
+    sender = SubjectIdentifier(IdentifierKind.PHONE, "+393331234567")
+    grant_consent(context, [gate.admit(sender)])
+    tracker = DialogueStateTracker(gate.admit(sender), domain.slots)
+    latencies = []
+    for n in range(turns):
+        text = f"where is my order A{1000 + n}?"
+        start = time.perf_counter()
+        subject = gate.admit(sender)
+        inbox.load_choices(subject)
+        id_hash = gate.keyed_hash("message_id", f"wamid.bench{n}")
+        (recorded,) = inbox.record([NewInbound(id_hash, subject, {"text": text, "metadata": {}})])
+        item = inbox.claim(recorded.seq)
+        gate.recipient(subject)
+        gate.on_inbound(subject, "text", id_hash, gate.keyed_hash("content", item.payload["text"]))
+        gate.check_send(subject, {"utter_action": "utter_order_status_found"})
+        gate.on_outbound(
+            subject,
+            "text",
+            gate.keyed_hash("message_id", f"wamid.out{n}"),
+            "utter_order_status_found",
+        )
+        inbox.complete(recorded.seq)
+        for event in (
+            UserUttered(
+                text,
+                {"name": "order_status", "confidence": 0.9},
+                [{"entity": "order_number", "value": f"A{1000 + n}"}],
+            ),
+            SlotSet("order_number", f"A{1000 + n}"),
+            ActionExecuted("action_order_status"),
+            BotUttered("Order shipped", metadata={"utter_action": "utter_order_status_found"}),
+            ActionExecuted("action_listen"),
+        ):
+            tracker.update(event)
+        asyncio.run(store.save(tracker))
+        latencies.append(time.perf_counter() - start)
+    context.audit.close()
+    return latencies
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    turns = 20 if args.quick else 100
+    compliance = compliance_turn_latencies(turns)
+    rasa = rasa_turn_latencies(turns // 2)
+    compliance_again = compliance_turn_latencies(turns)  # the other side of the Rasa run
+    overhead = statistics.median(compliance + compliance_again)
+    turn = statistics.median(rasa)
+    rows = [
+        ("full Rasa turn over REST, median", f"{turn * 1000:.1f} ms"),
+        ("compliance work of one WhatsApp turn, median", f"{overhead * 1000:.2f} ms"),
+        ("overhead as a share of a turn (target < 5%)", f"{100 * overhead / turn:.1f}%"),
+        ("turns measured (Rasa / compliance)", f"{len(rasa)} / {len(compliance) * 2}"),
+    ]
+    command = (
+        f".venv/bin/python bench/compliance_overhead_bench.py{' --quick' if args.quick else ''}"
+    )
+    print_table(command, rows, "compliance_overhead_bench")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
