@@ -28,8 +28,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import grant_consent, percentile, print_table, rest_sender  # noqa: E402
+from bench.common import grant_consent, percentile, print_table  # noqa: E402
 from compliance.context import build_context  # noqa: E402
+from connectors.rest import rest_subject  # noqa: E402
 from connectors.whatsapp.simulator import webhooks as wh  # noqa: E402
 from devstack.processes import free_port  # noqa: E402
 from devstack.stack import SIMULATOR_SETTINGS, StackConfig, start_stack  # noqa: E402
@@ -146,11 +147,12 @@ def main() -> int:
         context = build_context({**os.environ, **stack.env}, component="cli")
         wa_users = [f"4477009{n:05d}" for n in range(senders)]
         burst_users = [f"4477008{n:05d}" for n in range(burst_senders)]
-        rest_senders = [rest_sender(f"rest{n}") for n in range(senders)]
+        rest_senders = [f"bench-rest-{n}" for n in range(senders)]
         grant_consent(
             context, [context.vault.register("phone", "+" + u) for u in wa_users + burst_users]
         )
-        grant_consent(context, rest_senders)
+        key = context.keyring.pseudonym_key
+        grant_consent(context, [rest_subject(s, key) for s in rest_senders])
         # Warm-up: the first turns of a fresh server are slower (lazy graph compilation).
         asyncio.run(rest_turns(stack.rasa_url, rest_senders[:2], 2))
         asyncio.run(whatsapp_turns(stack.simulator_url, wa_users[:2], 1))

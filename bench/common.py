@@ -28,12 +28,6 @@ def grant_consent(context, subjects: list[str]) -> None:  # type: ignore[no-unty
             )
 
 
-def rest_sender(name: str) -> str:
-    """A REST sender id shaped like a pseudonym: the ledger and the audit log accept nothing
-    else as a subject (a raw identifier must never become one)."""
-    return "wa_" + name.replace("-", "").lower().ljust(32, "x")[:32]
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]

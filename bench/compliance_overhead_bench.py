@@ -27,10 +27,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import grant_consent, print_table, rest_sender  # noqa: E402
+from bench.common import grant_consent, print_table  # noqa: E402
 from compliance.context import build_context  # noqa: E402
 from compliance.gate import ComplianceGate  # noqa: E402
 from compliance.keys import write_new_keyfile  # noqa: E402
+from connectors.rest import rest_subject  # noqa: E402
 from connectors.whatsapp.inbox import Inbox, NewInbound  # noqa: E402
 from connectors.whatsapp.sender_identity import IdentifierKind, SubjectIdentifier  # noqa: E402
 from devstack.processes import free_port  # noqa: E402
@@ -51,8 +52,8 @@ def rasa_turn_latencies(turns: int) -> list[float]:
     )
     with start_stack(config) as stack:
         context = build_context({**os.environ, **stack.env}, component="cli")
-        sender = rest_sender("overhead")
-        grant_consent(context, [sender])
+        sender = "bench-overhead"
+        grant_consent(context, [rest_subject(sender, context.keyring.pseudonym_key)])
         latencies = []
         with httpx.Client(base_url=stack.rasa_url, timeout=60) as http:
             for i in range(turns + 5):

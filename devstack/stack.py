@@ -103,7 +103,7 @@ def write_endpoints(workdir: Path, actions_url: str) -> Path:
 def write_credentials(workdir: Path, channel: str) -> Path:
     credentials = yaml.safe_load((ROOT / "bot" / "credentials.yml").read_text()) or {}
     if channel == "rest":
-        credentials = {"rest": None}  # no WhatsApp settings needed
+        credentials = {"connectors.rest.PseudonymousRestInput": None}  # no WhatsApp settings
     return _write_yaml(workdir / "credentials.yml", credentials)
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import Engine
 
@@ -61,6 +61,7 @@ class EncryptedTrackerStore(TrackerStore):
         *,
         engine: Engine | None = None,
         subject_keys: SubjectKeys | None = None,
+        audit: Callable[[list[Any]], Any] | None = None,
         clock: Callable[[], datetime] = _utcnow,
         **options: Any,
     ) -> None:
@@ -73,7 +74,10 @@ class EncryptedTrackerStore(TrackerStore):
             engine = create_engine_from_url(self.config.url or default_database_url())
             with storage_errors():
                 migrate(engine)
+            # Built by Rasa from endpoints.yml: every bot action goes into the audit log too.
+            audit = audit or _default_audit(engine, self.config.key_file)
         self.engine = engine
+        self._audit = audit
         self._keys = subject_keys or _default_subject_keys(engine, self.config.key_file)
         self._clock = clock
         self._cache = TrackerCache(self.config.cache_size)
@@ -103,6 +107,8 @@ class EncryptedTrackerStore(TrackerStore):
             self._cache.put(sender, result.version, tracker)
         else:  # the tracker spans more than the latest session: rebuild on the next retrieve
             self._cache.evict(sender)
+        if self._audit is not None and result.written:
+            self._audit_actions(sender, result.written)
         if self.event_broker is not None and result.written:
             await self._stream_new_events(self.event_broker, result.written, sender)
         logger.debug("tracker %s: %d event(s) appended", sender, len(result.written))
@@ -130,6 +136,27 @@ class EncryptedTrackerStore(TrackerStore):
         return delete_conversation(self.engine, sender_id)
 
     # --- internals --------------------------------------------------------------------------
+
+    def _audit_actions(self, sender: str, events: Iterable[Event]) -> None:
+        """One `bot_action` audit entry per action the bot ran (names only, never content).
+        A sender id that is not a pseudonym (`rasa shell`, a channel that passes raw ids) is
+        never written to the log: such entries carry no subject."""
+        from compliance.audit import NewEntry
+        from compliance.identity import is_pseudonym
+
+        subject = sender if is_pseudonym(sender) else None
+        entries = [
+            NewEntry(
+                component="rasa",
+                kind="bot_action",
+                subject=subject,
+                attributes={"action": event.action_name, "policy": event.policy},
+            )
+            for event in events
+            if isinstance(event, ActionExecuted) and event.action_name != "action_listen"
+        ]
+        if entries:
+            self._audit(entries)  # type: ignore[misc]
 
     def _retrieve(self, sender: str, *, full: bool) -> DialogueStateTracker | None:
         with storage_errors(), self.engine.connect() as conn:
@@ -227,6 +254,13 @@ class EncryptedTrackerStore(TrackerStore):
             open_event(self._keys, sender, version.generation, r.seq, r.clear_fields, r.sealed)
             for r in rows
         ]
+
+
+def _default_audit(engine: Engine, key_file: str | None) -> Callable[[list[Any]], Any]:
+    from compliance.audit import AuditLog
+    from compliance.keys.keyfile import load_keyring
+
+    return AuditLog(engine, load_keyring(key_file).audit_signing_key).append_many
 
 
 def _default_subject_keys(engine: Engine, key_file: str | None) -> SubjectKeys:
