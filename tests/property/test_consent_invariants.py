@@ -61,7 +61,15 @@ MESSAGES: dict[str, tuple[str, ...]] = {
 message_strategy = st.sampled_from([text for texts in MESSAGES.values() for text in texts]) | (
     st.text(alphabet="abcdefghijklmnopqrstuvwxyz ", min_size=1, max_size=12)
 )
-conversation_strategy = st.lists(message_strategy, min_size=1, max_size=8)
+# Half the examples begin with a completed double opt-in (notice, yes, confirm), so that what
+# follows a confirmed consent (business messages, STOP, stop marketing, erasure) is explored too;
+# a random walk reaches the confirmation only rarely. At most 8 turns in all.
+OPT_IN_PREFIXES = ((), ("hi", "/affirm", "/affirm"), ("ciao", "sì, va bene", "/affirm"))
+conversation_strategy = st.builds(
+    lambda prefix, tail: [*prefix, *tail],
+    st.sampled_from(OPT_IN_PREFIXES),
+    st.lists(message_strategy, min_size=1, max_size=5),
+)
 
 
 class RecordingOutputChannel(CollectingOutputChannel):
