@@ -142,8 +142,9 @@ class ActionOrderStatus(Action):
         order = lookup_order(number, load_orders())
         if order is None:
             dispatcher.utter_message(response="utter_order_not_found", order_number=number)
-        else:
-            dispatcher.utter_message(
-                response="utter_order_status_found", **order_reply_values(order, language)
-            )
-        return [SlotSet(ORDER_SLOT, number)]
+            # Forget a number that matches no order, so "where is my order?" asks again.
+            return [SlotSet(ORDER_SLOT, None)]
+        dispatcher.utter_message(
+            response="utter_order_status_found", **order_reply_values(order, language)
+        )
+        return [SlotSet(ORDER_SLOT, order.number)]

@@ -127,9 +127,10 @@ async def test_action_found_in_italian() -> None:
 
 
 async def test_action_not_found() -> None:
-    messages, _ = await _run(_tracker("order Z99999"))
+    messages, events = await _run(_tracker("order Z99999"))
     assert messages[0]["response"] == "utter_order_not_found"
     assert messages[0]["order_number"] == "Z99999"
+    assert events == [{"event": "slot", "timestamp": None, "name": "order_number", "value": None}]
 
 
 async def test_action_asks_for_the_number() -> None:
