@@ -6,7 +6,8 @@
 
 Rasa's own channels await the whole turn before answering the webhook, which is why Meta
 redelivers to them and users get duplicate replies; here the webhook only records (see
-webhook_receiver) and the turn queue runs the turn after the answer, in order per sender.
+webhook_receiver) and the turn queue runs the turn after the answer, in order per sender, on its
+own thread and event loop (turn_thread) so that a busy bot never delays the answer to Meta.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from connectors.whatsapp.output_channel import WhatsAppOutput
 from connectors.whatsapp.pacing import Pacer
 from connectors.whatsapp.signature import SIGNATURE_HEADER, check_verify_token
 from connectors.whatsapp.turn_queue import TurnQueue
+from connectors.whatsapp.turn_thread import TurnThread
 from connectors.whatsapp.webhook_receiver import WebhookReceiver
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ class WhatsAppInput(InputChannel):
         self._graph_factory = graph_factory or self._default_graph
         self._graph: GraphClient | None = None
         self.queue: TurnQueue | None = None
+        self.turns = TurnThread()
 
     def _default_graph(self) -> GraphClient:
         return GraphClient(
@@ -74,7 +77,9 @@ class WhatsAppInput(InputChannel):
         )
 
     def get_output_channel(self) -> WhatsAppOutput:
-        return WhatsAppOutput(self._graph_or_create(), self.gate, self.inbox)
+        """For Rasa's HTTP API (e.g. triggering an intent), on the server's loop: a client of
+        its own, since the turns' client lives on the turn loop."""
+        return WhatsAppOutput(self._graph_factory(), self.gate, self.inbox)
 
     def _graph_or_create(self) -> GraphClient:
         if self._graph is None:
@@ -84,17 +89,26 @@ class WhatsAppInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("whatsapp_webhook", __name__)
         self.queue = queue = TurnQueue(self.inbox, self._turn_runner(on_new_message))
+        turns = self.turns
 
-        @bp.listener("after_server_start")
-        async def start(app: Any, loop: Any) -> None:
-            self._graph_or_create()
+        async def start_queue() -> None:
+            self._graph_or_create()  # on the turn loop, where its connections will live
             queue.start()  # also recovers turns a previous process left pending
 
-        @bp.listener("before_server_stop")
-        async def stop(app: Any, loop: Any) -> None:
+        async def stop_queue() -> None:
             await queue.stop()
             if self._graph is not None:
                 await self._graph.aclose()
+
+        @bp.listener("after_server_start")
+        async def start(app: Any, loop: Any) -> None:
+            turns.start()
+            await turns.run_here(start_queue())
+
+        @bp.listener("before_server_stop")
+        async def stop(app: Any, loop: Any) -> None:
+            await turns.run_here(stop_queue())
+            turns.stop()
 
         @bp.route("/", methods=["GET"])
         async def health(request: Request) -> response.HTTPResponse:
@@ -113,7 +127,7 @@ class WhatsAppInput(InputChannel):
                 request.body or b"", request.headers.get(SIGNATURE_HEADER)
             )
             for recorded in outcome.accepted:
-                queue.submit(recorded.seq, recorded.subject)  # type: ignore[arg-type]
+                turns.call(queue.submit, recorded.seq, recorded.subject)
             if outcome.status != 200:
                 return response.json({"error": outcome.reason}, status=outcome.status)
             return response.json({"status": "ok", "accepted": len(outcome.accepted)})
