@@ -24,23 +24,14 @@ from compliance.consent.model import MARKETING, SERVICE, Method
 from compliance.consent.send_guard import Allow, MessageKind, Refuse, UseTemplate, may_send
 from compliance.context import ComplianceContext, shared_context
 from compliance.errors import SubjectErased
-from compliance.policy.decision import CONSENT_RESPONSES
+from compliance.policy.decision import COMPLIANCE_RESPONSES
 from connectors.whatsapp.gate import SendDecision
 from connectors.whatsapp.sender_identity import IdentifierKind, SubjectIdentifier
 from connectors.whatsapp.webhook_models import PreferenceUpdate, PreferenceValue, StatusUpdate
 
 OPT_OUT_CONFIRMATIONS = frozenset({"utter_opt_out_confirmed"})
-# Sent by the consent actions as part of the consent flow and the data-subject rights.
-CONSENT_FLOW_RESPONSES = CONSENT_RESPONSES | {
-    "utter_consent_confirmed",
-    "utter_opted_back_in_start",
-    "utter_marketing_withdrawn",
-    "utter_data_export_summary",
-    "utter_ask_delete_confirm",
-    "utter_data_deleted",
-    "utter_delete_cancelled",
-    "utter_default",
-}
+# The consent flow and the rights answers: they may go before consent (design.md invariant 4).
+CONSENT_FLOW_RESPONSES = frozenset(COMPLIANCE_RESPONSES) - OPT_OUT_CONFIRMATIONS
 # The answer to the user's own erasure request, in the turn they wrote: it goes even though the
 # erasure just withdrew everything (and shredded the identity the channel resolved beforehand).
 LAST_WORDS = frozenset({"utter_data_deleted"})

@@ -15,6 +15,7 @@ from compliance.consent.settings import parse_settings
 from compliance.errors import ConfigError
 from compliance.policy.decision import (
     ALLOWED_BEFORE_CONSENT,
+    COMPLIANCE_RESPONSES,
     CONSENT_ACTIONS,
     SLOT_MARKETING,
     SLOT_NOTICE_VERSION,
@@ -29,20 +30,6 @@ from connectors.whatsapp.limits import (
 )
 
 # Every response the compliance flows send; each needs English (default) and Italian.
-COMPLIANCE_RESPONSES = (
-    "utter_privacy_notice",
-    "utter_ask_consent",
-    "utter_ask_confirm_consent",
-    "utter_consent_confirmed",
-    "utter_consent_refused",
-    "utter_opt_out_confirmed",
-    "utter_opted_back_in_start",
-    "utter_marketing_withdrawn",
-    "utter_ask_delete_confirm",
-    "utter_data_deleted",
-    "utter_data_export_summary",
-    "utter_help",
-)
 CONSENT_SLOTS = (SLOT_SERVICE, SLOT_MARKETING, SLOT_OPTED_OUT, SLOT_NOTICE_VERSION)
 # Actions and responses that are part of the consent flow: they may appear before consent.
 CONSENT_FLOW = ALLOWED_BEFORE_CONSENT | set(COMPLIANCE_RESPONSES)

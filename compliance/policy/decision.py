@@ -47,6 +47,24 @@ CONSENT_RESPONSES = frozenset(
         "utter_help",
     }
 )
+# Every response of the consent flow and the data-subject rights, wherever it is sent from
+# (ConsentPolicy, the consent actions): the lint, the channel's send guard and the tests classify
+# messages by this one list.
+COMPLIANCE_RESPONSES = (
+    "utter_privacy_notice",
+    "utter_ask_consent",
+    "utter_ask_confirm_consent",
+    "utter_consent_confirmed",
+    "utter_consent_refused",
+    "utter_opt_out_confirmed",
+    "utter_opted_back_in_start",
+    "utter_marketing_withdrawn",
+    "utter_ask_delete_confirm",
+    "utter_data_deleted",
+    "utter_delete_cancelled",
+    "utter_data_export_summary",
+    "utter_help",
+)
 # Rasa default actions that send nothing.
 SILENT_DEFAULT_ACTIONS = frozenset(
     {ACTION_LISTEN, "action_session_start", "action_deactivate_loop", "action_unlikely_intent"}
