@@ -5,27 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from compliance.consent.model import EventType
+from devstack.consent import grant_consent
 
-CONFIRMING_EVENTS = (
-    EventType.NOTICE_SHOWN,
-    EventType.CONSENT_ASKED,
-    EventType.CONSENT_GIVEN,
-    EventType.CONFIRMED,
-)
-
-
-def grant_consent(context, subjects: list[str]) -> None:  # type: ignore[no-untyped-def]
-    """A confirmed double opt-in for each subject, as if they had tapped through it."""
-    for subject in subjects:
-        for event in CONFIRMING_EVENTS:
-            context.ledger.apply(
-                subject,
-                "service",
-                event,
-                notice_version=context.settings.notice_version,
-                evidence_id=f"bench-{event.value}",
-            )
+__all__ = ["grant_consent", "percentile", "print_table"]
 
 
 def percentile(values: list[float], q: float) -> float:

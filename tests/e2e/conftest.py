@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 import sqlalchemy as sa
 
-from compliance.consent.model import EventType
+from devstack.consent import grant_consent
 
 
 @pytest.fixture(scope="session")
@@ -33,19 +33,7 @@ def give_consent(stack_context) -> Callable[[str], str]:  # type: ignore[no-unty
 
     def give(phone: str) -> str:
         subject = stack_context.vault.register("phone", phone)
-        for event in (
-            EventType.NOTICE_SHOWN,
-            EventType.CONSENT_ASKED,
-            EventType.CONSENT_GIVEN,
-            EventType.CONFIRMED,
-        ):
-            stack_context.ledger.apply(
-                subject,
-                "service",
-                event,
-                notice_version=stack_context.settings.notice_version,
-                evidence_id=f"e2e-{event.value}",
-            )
+        grant_consent(stack_context, [subject])
         return subject
 
     return give
