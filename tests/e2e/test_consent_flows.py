@@ -103,3 +103,25 @@ def test_a_first_opt_in_on_the_shop_site_is_confirmed_by_a_tap_on_the_template(
     assert template["body"]["template"]["name"] == "sigillo_consent_confirmation"
     (done,) = converse(user, button={"payload": "/affirm", "text": "Confirm"})
     assert "You'll receive updates" in text_of(done)
+
+
+def test_the_user_gets_their_data_as_a_document_then_erasure_shreds_it(
+    converse, simulator, give_consent, stack_context, audit_kinds
+) -> None:
+    from compliance.errors import SubjectErased
+
+    user = "447700900404"
+    subject = give_consent("+" + user)
+    assert converse(user, text="where is my order A1234?")
+    summary, document = converse(user, count=2, text="what data do you have on me?")
+    assert "This is the data we hold about you" in text_of(summary)
+    assert document["body"]["type"] == "document"
+    assert document["body"]["document"]["filename"] == "my-data.json"
+    (question,) = converse(user, text="delete my data")
+    assert [b["title"] for b in buttons(question)] == ["Yes, delete", "No, keep it"]
+    (deleted,) = converse(user, button_reply=buttons(question)[0])
+    assert "Your data has been deleted" in text_of(deleted)
+    kinds = audit_kinds(subject, until="erasure")
+    assert "access_request" in kinds and "erasure" in kinds
+    with pytest.raises((SubjectErased, LookupError)):
+        stack_context.vault.resolve(subject)
