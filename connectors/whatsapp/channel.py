@@ -16,6 +16,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -65,6 +66,7 @@ class WhatsAppInput(InputChannel):
         self._graph: GraphClient | None = None
         self.queue: TurnQueue | None = None
         self.turns = TurnThread()
+        self._receivers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="whatsapp-webhook")
 
     def _default_graph(self) -> GraphClient:
         return GraphClient(
@@ -123,8 +125,13 @@ class WhatsAppInput(InputChannel):
 
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> response.HTTPResponse:
-            outcome = self.receiver.receive(
-                request.body or b"", request.headers.get(SIGNATURE_HEADER)
+            # Recording means SQLite or PostgreSQL commits (and an fsync for each audited
+            # status): done on a small thread pool, so the loop keeps accepting webhooks.
+            outcome = await asyncio.get_running_loop().run_in_executor(
+                self._receivers,
+                self.receiver.receive,
+                request.body or b"",
+                request.headers.get(SIGNATURE_HEADER),
             )
             for recorded in outcome.accepted:
                 turns.call(queue.submit, recorded.seq, recorded.subject)
