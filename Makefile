@@ -45,7 +45,7 @@ chat: $(STAMP)
 	@$(PY) -m connectors.whatsapp.simulator.chat
 
 bench: $(STAMP)
-	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@for script in bench/*_bench.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 # Regenerate requirements.lock from a working .venv after changing pyproject.toml.
 lock: $(STAMP)
