@@ -75,11 +75,16 @@ def main() -> int:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    # Ctrl-C, a kill, or the terminal closing: stop the whole stack, never leave orphans.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
     print(_banner(stack, channel), flush=True)
+    parent = os.getppid()
     try:
         while not stopping:
+            if os.getppid() != parent:  # make (or the terminal) went away: do not orphan
+                print("make run: the parent process ended; stopping.", file=sys.stderr)
+                break
             dead = [p.name for p in stack.processes if not p.running()]
             if dead:
                 print(
