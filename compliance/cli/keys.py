@@ -41,14 +41,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _key_file_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--key-file", type=Path, default=None,
+        "--key-file",
+        type=Path,
+        default=None,
         help="key file (default: SIGILLO_KEY_FILE, else <SIGILLO_DATA_DIR or ./data>/keys.json)",
     )
 
 
 def _batch_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--batch-size", type=int, default=500,
-                        help="data keys re-wrapped per transaction (default 500)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=500,
+        help="data keys re-wrapped per transaction (default 500)",
+    )
 
 
 def _path(args: argparse.Namespace) -> Path:
@@ -62,8 +68,10 @@ def _init(args: argparse.Namespace) -> int:
 
     path = _path(args)
     keyring = write_new_keyfile(path)
-    print(f"wrote a new keyring to {path} (mode 0600): pseudonym key, KEK version "
-          f"{keyring.active_kek}, audit signing key")
+    print(
+        f"wrote a new keyring to {path} (mode 0600): pseudonym key, KEK version "
+        f"{keyring.active_kek}, audit signing key"
+    )
     print("keep it out of the database and its backups; losing it loses every encrypted record")
     return 0
 
@@ -81,15 +89,19 @@ def _show(args: argparse.Namespace) -> int:
     if keyring.retired_keks:
         print(f"retired keks: {', '.join(str(v) for v in keyring.retired_keks)}")
     public = primitives.ed25519_public_key(keyring.audit_signing_key)
-    print(f"audit signing key: fingerprint {fingerprint(keyring.audit_signing_key)}, "
-          f"public key {public.hex()}")
+    print(
+        f"audit signing key: fingerprint {fingerprint(keyring.audit_signing_key)}, "
+        f"public key {public.hex()}"
+    )
     return 0
 
 
 def _rotate(args: argparse.Namespace) -> int:
     from compliance.identity.rotation import rotate_kek
 
-    report = rotate_kek(_path(args), _engine(), batch_size=args.batch_size)
+    engine = _engine()
+    report = rotate_kek(_path(args), engine, batch_size=args.batch_size)
+    _audit(engine, _path(args), "keys_rotate_kek", report)
     print(f"active KEK is now version {report.active_kek}; re-wrapped {report.rewrapped} data keys")
     return 0
 
@@ -97,12 +109,37 @@ def _rotate(args: argparse.Namespace) -> int:
 def _retire(args: argparse.Namespace) -> int:
     from compliance.identity.rotation import complete_erasure
 
-    report = complete_erasure(_path(args), _engine(), batch_size=args.batch_size)
+    engine = _engine()
+    report = complete_erasure(_path(args), engine, batch_size=args.batch_size)
+    _audit(engine, _path(args), "keys_retire_kek", report)
     retired = ", ".join(str(v) for v in report.retired) or "none"
-    print(f"active KEK is now version {report.active_kek}; re-wrapped {report.rewrapped} data "
-          f"keys; retired KEK versions: {retired}")
+    print(
+        f"active KEK is now version {report.active_kek}; re-wrapped {report.rewrapped} data "
+        f"keys; retired KEK versions: {retired}"
+    )
     print("backups taken before now can no longer be decrypted; take a fresh backup")
     return 0
+
+
+def _audit(engine, key_file, command: str, report) -> None:  # type: ignore[no-untyped-def]
+    """The operator's key change, in the audit log (versions and counts, never keys)."""
+    from compliance.audit import AuditLog
+    from compliance.keys import read_keyfile
+
+    log = AuditLog(engine, read_keyfile(key_file).audit_signing_key)
+    log.append(
+        {
+            "component": "cli",
+            "kind": "operator_command",
+            "attributes": {
+                "command": command,
+                "active_kek": report.active_kek,
+                "rewrapped_count": report.rewrapped,
+                "retired_count": len(report.retired),
+            },
+        }
+    )
+    log.close()
 
 
 def _engine():  # type: ignore[no-untyped-def]

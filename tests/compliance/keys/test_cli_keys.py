@@ -43,6 +43,7 @@ def test_init_with_explicit_path_and_show_prints_no_keys(env: Path, capsys) -> N
     for key in (keyring.pseudonym_key, keyring.keks[1], keyring.audit_signing_key):
         assert key.hex() not in out
     import base64
+
     assert base64.b64encode(keyring.keks[1]).decode() not in out
 
 
@@ -64,4 +65,27 @@ def test_rotate_then_retire_rewraps_the_database(env: Path, capsys) -> None:
     assert "retired KEK versions: 1, 2" in capsys.readouterr().out
     assert set(read_keyfile(path).keks) == {3}
     assert IdentityVault(engine, SubjectKeyStore(engine, read_keyfile(path))).resolve(p) == (
-        "phone", "+393331234567")
+        "phone",
+        "+393331234567",
+    )
+    # Both key changes are operator commands in the audit log, which still verifies.
+    import sqlalchemy as sa
+
+    from compliance.audit import verify_database
+    from compliance.crypto.primitives import ed25519_public_key
+
+    with engine.connect() as conn:
+        commands = (
+            conn.execute(
+                sa.text(
+                    "SELECT attributes FROM audit_entries"
+                    " WHERE kind = 'operator_command' ORDER BY seq"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert ["keys_rotate_kek" in c for c in commands] == [True, False]
+    assert ["keys_retire_kek" in c for c in commands] == [False, True]
+    key = ed25519_public_key(read_keyfile(path).audit_signing_key)
+    assert verify_database(engine, key).ok
