@@ -26,6 +26,9 @@ ACTION_OPT_IN = "action_opt_in"  # START after opt-out or refusal: fresh double 
 ACTION_PRIVACY_NOTICE = "action_privacy_notice"
 ACTION_DATA_EXPORT = "action_data_export"
 ACTION_DATA_ERASE = "action_data_erase"  # asks for confirmation, then erases on affirm
+# After STOP the bot may not write, but a data-subject request must still be served (GDPR art.
+# 12, 15, 17): it is recorded, silently, for the data protection officer (`rights` CLI).
+ACTION_RECORD_RIGHTS_REQUEST = "action_record_rights_request"
 
 CONSENT_ACTIONS = frozenset(
     {
@@ -35,6 +38,7 @@ CONSENT_ACTIONS = frozenset(
         ACTION_PRIVACY_NOTICE,
         ACTION_DATA_EXPORT,
         ACTION_DATA_ERASE,
+        ACTION_RECORD_RIGHTS_REQUEST,
     }
 )
 # Responses the consent flow may send before consent (the consent actions send the rest).
@@ -161,6 +165,8 @@ def decide(view: ConsentView) -> Abstain | Run:
             # A confirmation tap may answer a newer web-form opt-in that the ledger holds but
             # the slots do not show yet; the action sends nothing if the ledger forbids it.
             return Run(ACTION_CONSENT_STEP, "possible confirmation of an external opt-in")
+        if view.opted_out and intent in ("ask_my_data", "delete_my_data"):
+            return Run(ACTION_RECORD_RIGHTS_REQUEST, "opted out: request recorded, nothing sent")
         if view.opted_out:
             return Run(ACTION_LISTEN, "opted out: nothing is sent until opt-in")
     if view.pending_question == ACTION_DATA_ERASE and intent in ("affirm", "deny"):

@@ -52,16 +52,19 @@ def test_a_refusal_is_acknowledged_once_and_then_nothing_is_sent(converse, simul
 
 
 def test_stop_is_confirmed_once_and_start_runs_the_double_opt_in_again(
-    converse, simulator, give_consent
+    converse, simulator, give_consent, audit_kinds
 ) -> None:
     user = "447700900402"
-    give_consent("+" + user)
+    subject = give_consent("+" + user)
     assert converse(user, text="hi")
     (bye,) = converse(user, text="STOP")
     assert "unsubscribed" in text_of(bye)
     before = simulator.next_index(user)
     simulator.send(user, text="where is my order A1234?")
     simulator.send(user, text="STOP")
+    # A data request after STOP: nothing is sent, but the DPO finds it in the audit log.
+    simulator.send(user, text="delete my data")
+    assert "access_request" in audit_kinds(subject, until="access_request")
     assert simulator.messages(user, after=before, wait=4)["messages"] == []
     again = converse(user, count=2, text="START")
     assert "Welcome back" in text_of(again[0])

@@ -86,6 +86,16 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
         {"opted_out": True, "latest_intent": "ask_privacy"},
         Run("action_listen", ""),
     ),
+    (
+        "opted out, asks for their data: recorded for the DPO, nothing sent",
+        {"opted_out": True, "latest_intent": "ask_my_data"},
+        Run("action_record_rights_request", ""),
+    ),
+    (
+        "opted out, asks to be deleted: recorded for the DPO, nothing sent",
+        {"opted_out": True, "latest_intent": "delete_my_data"},
+        Run("action_record_rights_request", ""),
+    ),
     ("opted out, START", {"opted_out": True, "keyword": K.OPT_IN}, Run("action_opt_in", "")),
     (
         "opted out, opt_in intent",
@@ -207,4 +217,6 @@ def test_no_business_action_survives_without_consent(view: ConsentView, business
     if not view.consent_confirmed:
         assert isinstance(outcome, Overrule) and outcome.action in ALLOWED_BEFORE_CONSENT
     if view.opted_out:
-        assert outcome.action in {"action_listen", "action_opt_in", "action_consent_step"}
+        # Nothing that writes to the user, but a silent record of a data-subject request.
+        silent_or_opt_in = {"action_listen", "action_opt_in", "action_consent_step"}
+        assert outcome.action in silent_or_opt_in | {"action_record_rights_request"}
