@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 from compliance.errors import KeyringError
 from compliance.identity.subject_keys import SubjectKeyStore
 from compliance.keys.keyfile import add_kek, read_keyfile, retire_keks
+from compliance.keys.keyring import Keyring
 from compliance.storage.tables_identity import FENCE_ID, kek_fence
 
 
@@ -47,17 +48,17 @@ def rotate_kek(
     key_file: str | os.PathLike[str], engine: Engine, *, batch_size: int = 500
 ) -> RotationReport:
     """Add a KEK, make it active, and re-wrap every data key to it (old KEKs stay)."""
-    keyring = add_kek(key_file)
-    raise_fence(engine, keyring.active_kek)
-    rewrapped = SubjectKeyStore(engine, keyring, cache_size=0).rewrap_all(keyring, batch_size)
-    return RotationReport(keyring.active_kek, rewrapped)
+    return _rewrap_all(add_kek(key_file), engine, batch_size)
 
 
 def rewrap_to_active(
     key_file: str | os.PathLike[str], engine: Engine, *, batch_size: int = 500
 ) -> RotationReport:
     """Finish an interrupted rotation: re-wrap to the key file's active KEK, adding none."""
-    keyring = read_keyfile(key_file)
+    return _rewrap_all(read_keyfile(key_file), engine, batch_size)
+
+
+def _rewrap_all(keyring: Keyring, engine: Engine, batch_size: int) -> RotationReport:
     raise_fence(engine, keyring.active_kek)
     rewrapped = SubjectKeyStore(engine, keyring, cache_size=0).rewrap_all(keyring, batch_size)
     return RotationReport(keyring.active_kek, rewrapped)
