@@ -27,6 +27,7 @@ from connectors.whatsapp.config import WhatsAppConfig
 from connectors.whatsapp.gate import Gate
 from connectors.whatsapp.graph_client import GraphClient
 from connectors.whatsapp.inbox import Inbox, InboxItem
+from connectors.whatsapp.media_download import MediaDownloader
 from connectors.whatsapp.output_channel import WhatsAppOutput
 from connectors.whatsapp.pacing import Pacer
 from connectors.whatsapp.signature import SIGNATURE_HEADER, check_verify_token
@@ -49,7 +50,14 @@ class WhatsAppInput(InputChannel):
 
         config = WhatsAppConfig.from_credentials(credentials, os.environ)
         gate = ComplianceGate.from_environment(os.environ)
-        return cls(config, gate, Inbox(gate.engine, gate))
+        media = None
+        if config.download_media:
+            from compliance.media import MediaRecorder
+
+            media = MediaDownloader(
+                MediaRecorder.from_context(gate.context), max_bytes=config.media_max_bytes
+            )
+        return cls(config, gate, Inbox(gate.engine, gate), media=media)
 
     def __init__(
         self,
@@ -57,8 +65,10 @@ class WhatsAppInput(InputChannel):
         gate: Gate,
         inbox: Inbox,
         graph_factory: Callable[[], GraphClient] | None = None,
+        media: MediaDownloader | None = None,
     ) -> None:
         self.config = config
+        self.media = media  # None unless download_media is on
         self.gate = gate
         self.inbox = inbox
         self.receiver = WebhookReceiver(config, gate, inbox)
@@ -156,6 +166,9 @@ class WhatsAppInput(InputChannel):
             recipient = self.gate.recipient(item.subject)
             # Best effort, and off the turn's path: blue ticks must not delay the reply.
             asyncio.get_running_loop().create_task(_mark_read(graph, payload["message_id"]))
+            metadata = payload["metadata"]
+            if self.media is not None:  # here, in the turn: the webhook's answer stays fast
+                metadata = await self.media.attach(graph, item.subject, metadata)
             await on_new_message(
                 UserMessage(
                     text=payload["text"],
@@ -163,7 +176,7 @@ class WhatsAppInput(InputChannel):
                     sender_id=item.subject,
                     input_channel=self.name(),
                     message_id=payload["id_hash"],
-                    metadata=payload["metadata"],
+                    metadata=metadata,
                 )
             )
 

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from connectors.whatsapp import limits
+from connectors.whatsapp.media_checks import DEFAULT_MEDIA_MAX_BYTES
 from connectors.whatsapp.secrets import Secret
 
 # Graph API versions are "vNN.0" (whatsapp-cloud-api.md §12).
@@ -34,6 +35,7 @@ DEFAULT_REQUEST_TIMEOUT_SECONDS = 10.0
 # Bounds that catch unit mistakes (a size in MB, a rate in messages per minute).
 _MIN_BODY_BYTES = 1024
 _MAX_BODY_BYTES = 64 * 1024 * 1024
+_MIN_MEDIA_BYTES = 1024  # a cap below a small sticker is a unit mistake (MB for bytes)
 _MAX_MESSAGES_PER_SECOND = 1000.0  # Meta's highest automatic throughput tier (throughput page)
 
 # credentials.yml key -> environment variable used when the key is absent or empty.
@@ -52,6 +54,7 @@ ALLOWED_KEYS = frozenset(
         "max_body_bytes",
         "messages_per_second",
         "download_media",
+        "media_max_bytes",
         "unsupported_reply",
         "request_timeout_seconds",
     }
@@ -82,6 +85,7 @@ class WhatsAppConfig:
     max_body_bytes: int = limits.WEBHOOK_BODY_MAX_BYTES
     messages_per_second: float = limits.DEFAULT_MESSAGES_PER_SECOND
     download_media: bool = False
+    media_max_bytes: int = DEFAULT_MEDIA_MAX_BYTES
     unsupported_reply: str | None = None
     request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
 
@@ -129,6 +133,10 @@ class WhatsAppConfig:
                 limits.DEFAULT_MESSAGES_PER_SECOND, _MAX_MESSAGES_PER_SECOND,
             ),
             download_media=_bool(raw("download_media"), "download_media", default=False),
+            media_max_bytes=_int_in_range(
+                raw("media_max_bytes"), "media_max_bytes", DEFAULT_MEDIA_MAX_BYTES,
+                _MIN_MEDIA_BYTES, limits.MEDIA_DOWNLOAD_MAX_BYTES,
+            ),
             unsupported_reply=_optional_text(raw("unsupported_reply"), "unsupported_reply"),
             request_timeout_seconds=_number_in_range(
                 raw("request_timeout_seconds"), "request_timeout_seconds",
