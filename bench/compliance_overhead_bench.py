@@ -89,7 +89,9 @@ def compliance_turn_latencies(turns: int) -> list[float]:
     gate = ComplianceGate(context)
     inbox = Inbox(context.engine, gate)
     domain = Domain.load(str(ROOT / "domain.yml"))
-    store = EncryptedTrackerStore(domain, engine=context.engine, subject_keys=context.keys)
+    store = EncryptedTrackerStore(
+        domain, engine=context.engine, subject_keys=context.keys, audit=context.audit.append_many
+    )
     sender = SubjectIdentifier(IdentifierKind.PHONE, "+393331234567")
     grant_consent(context, [gate.admit(sender)])
     tracker = DialogueStateTracker(gate.admit(sender), domain.slots)

@@ -72,9 +72,10 @@ class ComplianceGate:
 
     def admit(self, identifier: SubjectIdentifier) -> str:
         vault = self.context.vault
+        if identifier.alias is None:
+            return vault.admit(identifier.kind.value, identifier.value)
         own = vault.register(identifier.kind.value, identifier.value)
-        if identifier.alias is not None:
-            vault.link(own, vault.register(identifier.alias.kind.value, identifier.alias.value))
+        vault.link(own, vault.register(identifier.alias.kind.value, identifier.alias.value))
         return vault.canonical(own)
 
     def relink(self, old: SubjectIdentifier, new: SubjectIdentifier) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import create_engine, event, insert, select, update
+from sqlalchemy import bindparam, create_engine, event, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
@@ -34,6 +34,19 @@ DEFAULT_ORIGIN = "sigillo"
 DEFAULT_CHECKPOINT_EVERY = 256
 DEFAULT_CHECKPOINT_SECONDS = 60.0
 _SQLITE_BUSY_SECONDS = 60  # writers queue on the lock; an append holds it for milliseconds
+
+# Every append runs these; built once so each call only binds values (building a statement
+# costs more than running it on SQLite, and an append is on every turn's path).
+_READ_HEAD = select(audit_head).where(audit_head.c.id == HEAD_ID)
+_READ_HEAD_FOR_UPDATE = _READ_HEAD.with_for_update()
+_WRITE_HEAD = update(audit_head).where(audit_head.c.id == HEAD_ID).values(
+    size=bindparam("h_size"),
+    compact_range=bindparam("h_compact_range"),
+    last_checkpoint_size=bindparam("h_last_checkpoint_size"),
+    last_checkpoint_time=bindparam("h_last_checkpoint_time"),
+    pruned_before=bindparam("h_pruned_before"),
+)
+_INSERT_ENTRIES = insert(audit_entries)
 
 
 @dataclass
@@ -113,9 +126,7 @@ class AuditLog:
     def locked(self) -> Iterator[tuple[Connection, _Head]]:
         """A transaction holding the head lock; the head is written back on success."""
         with storage_errors(), self._writer.begin() as connection:
-            query = select(audit_head).where(audit_head.c.id == HEAD_ID)
-            if connection.dialect.name != "sqlite":
-                query = query.with_for_update()
+            query = _READ_HEAD if connection.dialect.name == "sqlite" else _READ_HEAD_FOR_UPDATE
             row = connection.execute(query).one_or_none()
             if row is None:
                 raise ConfigError("audit tables are missing: run compliance.storage.migrate()")
@@ -130,14 +141,14 @@ class AuditLog:
             if head.compact.size != head.size:
                 raise ConfigError("audit_head is inconsistent: compact range size != size")
             yield connection, head
-            connection.execute(update(audit_head).where(audit_head.c.id == HEAD_ID).values(
-                size=head.size,
-                compact_range=head.compact.to_json(),
-                last_checkpoint_size=head.last_checkpoint_size,
-                last_checkpoint_time=(format_time(head.last_checkpoint_time)
-                                      if head.last_checkpoint_time else None),
-                pruned_before=head.pruned_before,
-            ))
+            connection.execute(_WRITE_HEAD, {
+                "h_size": head.size,
+                "h_compact_range": head.compact.to_json(),
+                "h_last_checkpoint_size": head.last_checkpoint_size,
+                "h_last_checkpoint_time": (format_time(head.last_checkpoint_time)
+                                           if head.last_checkpoint_time else None),
+                "h_pruned_before": head.pruned_before,
+            })
 
     def append_locked(self, connection: Connection, head: _Head,
                       entries: list[NewEntry]) -> list[int]:
@@ -163,11 +174,11 @@ class AuditLog:
             head.compact.append(leaf)
             head.size += 1
             if head.size % self.checkpoint_every == 0:
-                connection.execute(insert(audit_entries), rows)
+                connection.execute(_INSERT_ENTRIES, rows)
                 rows = []
                 self._checkpoint(connection, head, now)
         if rows:
-            connection.execute(insert(audit_entries), rows)
+            connection.execute(_INSERT_ENTRIES, rows)
         last = head.last_checkpoint_time  # `now` is the time of the last entry appended
         if head.last_checkpoint_size != head.size and (
             last is None or (now - last).total_seconds() >= self.checkpoint_seconds

@@ -32,6 +32,15 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(timezone.utc)
 
 
+# Run on every turn: built once (building one costs more than running it on SQLite).
+_REFRESH_WINDOW = (
+    consent_state.update()
+    .where(consent_state.c.subject == sa.bindparam("s_subject"))
+    .values(last_inbound_at=sa.bindparam("s_at"))
+)
+_SUBJECT_ROWS = sa.select(consent_state).where(consent_state.c.subject == sa.bindparam("s_subject"))
+
+
 @dataclass(frozen=True)
 class SendContext:
     """What the send guard needs to know about one subject, read in one query."""
@@ -51,12 +60,12 @@ class SubjectFacts:
         """An inbound message opened or refreshed the 24-hour window."""
         at = _utc(at) or self._clock()
         with self._engine.begin() as conn:
-            self._ensure_rows(conn, subject, at)
-            conn.execute(
-                consent_state.update()
-                .where(consent_state.c.subject == subject)
-                .values(last_inbound_at=at)
-            )
+            params = {"s_subject": subject, "s_at": at}
+            # One statement for a known subject (every purpose has its row); the rows of a
+            # newcomer are created first.
+            if conn.execute(_REFRESH_WINDOW, params).rowcount < len(self.purposes):
+                self._ensure_rows(conn, subject, at)
+                conn.execute(_REFRESH_WINDOW, params)
 
     def record_window_closed(self, subject: str) -> None:
         """Meta answered 131047 (outside the window): no free-form until the next inbound."""
@@ -69,9 +78,8 @@ class SubjectFacts:
     def send_context(self, subject: str, now: datetime | None = None) -> SendContext:
         """The send guard's inputs for `subject` (see send_guard.may_send)."""
         now = _utc(now) or self._clock()
-        query = sa.select(consent_state).where(consent_state.c.subject == subject)
         with self._engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
+            rows = conn.execute(_SUBJECT_ROWS, {"s_subject": subject}).mappings().all()
         states = {p: ConsentState.NONE for p in self.purposes}
         states.update({r["purpose"]: ConsentState(r["state"]) for r in rows})
         last_inbound = max(

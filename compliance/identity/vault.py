@@ -33,6 +33,13 @@ from compliance.storage.upsert import insert_ignore
 
 IDENTIFIER_FIELD = "identifier"
 _t = identities.c
+# The reads on every turn's path, built once (see compliance/audit/log.py for why).
+_ROW = sa.select(identities).where(_t.pseudonym == sa.bindparam("pseudonym"))
+_GROUP = (
+    sa.select(identities)
+    .where(sa.or_(_t.pseudonym == sa.bindparam("root"), _t.canonical == sa.bindparam("root")))
+    .order_by(_t.pseudonym)
+)
 
 
 def _utcnow() -> datetime:
@@ -59,6 +66,18 @@ class IdentityVault:
     def register(self, kind: str, value: str) -> str:
         """Record the identifier (idempotent) and return its own pseudonym; ConfigError if the
         value is not a valid `kind`. Key conversations on canonical(result)."""
+        return self._register(kind, value)[0]
+
+    def admit(self, kind: str, value: str) -> str:
+        """register() then canonical(), in one read when the identifier is already recorded
+        (every message of a known sender: the webhook's hot path)."""
+        pseudonym, row = self._register(kind, value)
+        if row is not None:
+            return row.canonical or pseudonym
+        return self.canonical(pseudonym)
+
+    def _register(self, kind: str, value: str) -> tuple[str, sa.engine.Row | None]:
+        """(own pseudonym, its row when it was already current and nothing was written)."""
         identifier = normalize_identifier(kind, value)
         pseudonym = pseudonymize(identifier, self._keys.keyring.pseudonym_key)
         data_key = self._keys.current(pseudonym, create=True)
@@ -67,7 +86,7 @@ class IdentityVault:
             row is not None and row.released_at is None and row.sealed_identifier is not None
             and envelope.token_key_version(row.sealed_identifier) == data_key.generation
         ):
-            return pseudonym
+            return pseudonym, row
         now = self._now()
         if row is not None and row.released_at is not None and not self._has_aliases(pseudonym):
             # A number its owner left now writes again: a new person. Shred what the old owner's
@@ -82,7 +101,7 @@ class IdentityVault:
                     "created_at": now, "updated_at": now,
                 })
                 if inserted is not None:
-                    return pseudonym
+                    return pseudonym, None
             values: dict[str, object] = {"sealed_identifier": sealed, "updated_at": now}
             if row is not None and row.released_at is not None and not self._has_aliases(
                 pseudonym
@@ -91,7 +110,7 @@ class IdentityVault:
             connection.execute(
                 sa.update(identities).where(_t.pseudonym == pseudonym).values(**values)
             )
-        return pseudonym
+        return pseudonym, None
 
     def canonical(self, pseudonym: str) -> str:
         """The root pseudonym of the person; SubjectErased / UnknownSubject if none."""
@@ -102,8 +121,15 @@ class IdentityVault:
 
     def resolve(self, pseudonym: str) -> tuple[str, str]:
         """(kind, identifier) that replies to this person go to."""
-        root = self.canonical(pseudonym)
-        members = self._members(root)
+        # One read when `pseudonym` is its group's root, as the channel's subjects are.
+        rows = self._group_rows(pseudonym)
+        own = next((r for r in rows if r.pseudonym == pseudonym), None)
+        if own is None:
+            self._raise_missing(pseudonym)
+        root = own.canonical or pseudonym
+        if root != pseudonym:
+            rows = self._group_rows(root)
+        members = _as_members(rows)
         contact = linking.contact_of(root, (m for m, _ in members))
         if contact is None:
             raise UnknownSubject("no contactable identifier for this subject")
@@ -183,9 +209,7 @@ class IdentityVault:
 
     def _row(self, pseudonym: str) -> sa.engine.Row | None:
         with self._engine.connect() as connection:
-            return connection.execute(
-                sa.select(identities).where(_t.pseudonym == pseudonym)
-            ).first()
+            return connection.execute(_ROW, {"pseudonym": pseudonym}).first()
 
     def _raise_missing(self, pseudonym: str) -> None:
         if self._keys.is_erased(pseudonym):
@@ -202,14 +226,16 @@ class IdentityVault:
         return next(m for m, _ in self._members(pseudonym) if m.pseudonym == pseudonym)
 
     def _members(self, root: str) -> list[tuple[linking.Member, bytes | None]]:
+        return _as_members(self._group_rows(root))
+
+    def _group_rows(self, root: str) -> list[sa.engine.Row]:
         with self._engine.connect() as connection:
-            rows = connection.execute(
-                sa.select(identities)
-                .where(sa.or_(_t.pseudonym == root, _t.canonical == root))
-                .order_by(_t.pseudonym)
-            ).all()
-        return [
-            (linking.Member(r.pseudonym, r.kind, r.created_at, r.updated_at,
-                            r.released_at is not None), r.sealed_identifier)
-            for r in rows
-        ]
+            return connection.execute(_GROUP, {"root": root}).all()
+
+
+def _as_members(rows: list[sa.engine.Row]) -> list[tuple[linking.Member, bytes | None]]:
+    return [
+        (linking.Member(r.pseudonym, r.kind, r.created_at, r.updated_at,
+                        r.released_at is not None), r.sealed_identifier)
+        for r in rows
+    ]

@@ -108,13 +108,15 @@ def _append_fast(
     start = mark.event_count
     session_start = _session_start(new, start, mark.session_start_seq)
     updated = conn.execute(
-        tracker_conversations.update()
-        .where(
-            _CONV.sender_id == sender,
-            _CONV.generation == mark.generation,
-            _CONV.event_count == start,
-        )
-        .values(event_count=start + len(new), session_start_seq=session_start, last_event_at=now)
+        _ADVANCE,
+        {
+            "a_sender": sender,
+            "a_generation": mark.generation,
+            "a_start": start,
+            "a_count": start + len(new),
+            "a_session_start": session_start,
+            "a_now": now,
+        },
     ).rowcount
     if updated != 1:
         return None
@@ -176,7 +178,7 @@ def _insert(
 ) -> Appended:
     if new:
         rows = [seal(generation, start + i, event.as_dict()) for i, event in enumerate(new)]
-        conn.execute(tracker_events.insert(), rows)
+        conn.execute(_INSERT_EVENTS, rows)
     count = start + len(new)
     return Appended(
         new,
@@ -190,3 +192,20 @@ def _session_start(new: list[Any], start: int, current: int) -> int:
         if getattr(new[i], "type_name", None) == "session_started":
             return start + i
     return current
+
+
+# The statements of every turn, built once (building one costs more than running it on SQLite).
+_ADVANCE = (
+    tracker_conversations.update()
+    .where(
+        _CONV.sender_id == sa.bindparam("a_sender"),
+        _CONV.generation == sa.bindparam("a_generation"),
+        _CONV.event_count == sa.bindparam("a_start"),
+    )
+    .values(
+        event_count=sa.bindparam("a_count"),
+        session_start_seq=sa.bindparam("a_session_start"),
+        last_event_at=sa.bindparam("a_now"),
+    )
+)
+_INSERT_EVENTS = tracker_events.insert()

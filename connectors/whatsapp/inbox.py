@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.engine import Engine
 
 from compliance.storage.guard import storage_errors
@@ -104,30 +104,19 @@ class Inbox:
         now = self._clock()
         with storage_errors(), self._engine.begin() as conn:
             claimed = conn.execute(
-                update(inbox)
-                .where(inbox.c.seq == seq, inbox.c.state == "pending", _lease_free(now))
-                .values(
-                    lease_owner=self.owner,
-                    lease_until=now + self._lease,
-                    attempts=inbox.c.attempts + 1,
-                )
+                _CLAIM,
+                {"c_seq": seq, "c_now": now, "c_owner": self.owner, "c_until": now + self._lease},
             ).rowcount
             if claimed != 1:
                 return None
-            row = conn.execute(
-                select(inbox.c.subject, inbox.c.sealed).where(inbox.c.seq == seq)
-            ).one()
+            row = conn.execute(_READ_SEALED, {"c_seq": seq}).one()
         payload = json.loads(self._sealer.open(row.subject, _SEALED_FIELD, row.sealed))
         return InboxItem(seq=seq, subject=row.subject, payload=payload)
 
     def complete(self, seq: int, state: str = "done") -> None:
         """Mark a turn finished ("done" or "failed") and drop its sealed content."""
         with storage_errors(), self._engine.begin() as conn:
-            conn.execute(
-                update(inbox)
-                .where(inbox.c.seq == seq)
-                .values(state=state, sealed=None, lease_owner=None, lease_until=None)
-            )
+            conn.execute(_COMPLETE, {"c_seq": seq, "c_state": state})
 
     def recoverable(self, limit: int = 1000) -> list[tuple[int, str]]:
         """Pending messages nobody holds a live lease on, oldest first: (seq, subject)."""
@@ -164,11 +153,34 @@ class Inbox:
 
     def load_choices(self, subject: str) -> dict[str, str]:
         with storage_errors(), self._engine.connect() as conn:
-            raw = conn.execute(
-                select(numbered_choices.c.choices).where(numbered_choices.c.subject == subject)
-            ).scalar()
+            raw = conn.execute(_READ_CHOICES, {"c_subject": subject}).scalar()
         return json.loads(raw) if raw else {}
 
 
 def _lease_free(now: float):  # type: ignore[no-untyped-def]
     return or_(inbox.c.lease_until.is_(None), and_(inbox.c.lease_until < now))
+
+
+# The statements of every turn, built once (building one costs more than running it on SQLite).
+_CLAIM = (
+    update(inbox)
+    .where(
+        inbox.c.seq == bindparam("c_seq"),
+        inbox.c.state == "pending",
+        _lease_free(bindparam("c_now")),
+    )
+    .values(
+        lease_owner=bindparam("c_owner"),
+        lease_until=bindparam("c_until"),
+        attempts=inbox.c.attempts + 1,
+    )
+)
+_READ_SEALED = select(inbox.c.subject, inbox.c.sealed).where(inbox.c.seq == bindparam("c_seq"))
+_COMPLETE = (
+    update(inbox)
+    .where(inbox.c.seq == bindparam("c_seq"))
+    .values(state=bindparam("c_state"), sealed=None, lease_owner=None, lease_until=None)
+)
+_READ_CHOICES = select(numbered_choices.c.choices).where(
+    numbered_choices.c.subject == bindparam("c_subject")
+)
