@@ -37,7 +37,7 @@ from compliance.consent import (
     events_to_ask,
     is_opted_out,
 )
-from compliance.consent.transitions import allowed, is_due_for_expiry
+from compliance.consent.transitions import allowed, is_due_for_expiry, outdated_purposes
 from compliance.policy import decision
 
 S = ConsentState
@@ -49,6 +49,9 @@ REFUSED = "utter_consent_refused"
 OPT_OUT_CONFIRMED = "utter_opt_out_confirmed"
 MARKETING_WITHDRAWN = "utter_marketing_withdrawn"
 BACK_IN = "utter_opted_back_in_start"
+ASK_MARKETING = "utter_ask_marketing_consent"
+ASK_CONFIRM_MARKETING = "utter_ask_confirm_marketing"
+MARKETING_CONFIRMED = "utter_marketing_confirmed"
 
 
 @dataclass(frozen=True)
@@ -66,22 +69,34 @@ class Step:
 def plan_consent_step(
     records: dict[str, ConsentRecord], notice_version: str, intent: str | None
 ) -> Step:
-    """The next double opt-in move for the service purpose, given the user's answer.
+    """The next double opt-in move, given the user's answer: service first, then marketing.
 
     A confirmation tap confirms (or a "not now" refuses) every purpose awaiting confirmation, so
     a web-form opt-in for service and marketing is completed by the one template tap.
+
+    A new privacy notice: every purpose confirmed under an older one goes back to `asked` in one
+    move (consent to the old notice is no consent to the new one, for any purpose). The user is
+    then asked purpose by purpose, order updates first and offers only once they are confirmed
+    again, each with its own double opt-in: one question for both would bundle marketing with
+    the service the user came for, and consent must be given separately for separate purposes
+    (GDPR art. 7(2) and recital 43). Marketing is asked again only of those who had it.
     """
+    outdated = outdated_purposes(records, notice_version)
+    if outdated:
+        question = ASK if SERVICE in outdated else ASK_MARKETING
+        return Step((EventType.NOTICE_VERSION_CHANGED,), (NOTICE, question), outdated)
     service = records[SERVICE]
     state = service.state
     awaiting = tuple(p for p, r in records.items() if r.state is S.AWAITING_CONFIRMATION)
     if state is S.CONFIRMED:
-        if service.notice_version != notice_version:
-            return Step((EventType.NOTICE_VERSION_CHANGED,), (NOTICE, ASK))
-        return Step()
+        return _plan_marketing(records, intent)
     if awaiting and intent == "affirm":
-        return Step((EventType.CONFIRMED,), (CONFIRMED,), awaiting)
+        if SERVICE not in awaiting:  # a web-form opt-in to offers only
+            return Step((EventType.CONFIRMED,), (MARKETING_CONFIRMED,), awaiting)
+        return Step((EventType.CONFIRMED,), (CONFIRMED, *_marketing_question(records)), awaiting)
     if awaiting and intent == "deny":
-        return Step((EventType.REFUSED,), (REFUSED,), awaiting)
+        answer = REFUSED if SERVICE in awaiting else MARKETING_WITHDRAWN
+        return Step((EventType.REFUSED,), (answer,), awaiting)
     if state is S.AWAITING_CONFIRMATION:
         return Step((), (ASK_CONFIRM,))
     if state is S.ASKED:
@@ -96,6 +111,27 @@ def plan_consent_step(
     return Step(events, (NOTICE, ASK) if EventType.NOTICE_SHOWN in events else (ASK,))
 
 
+def _marketing_question(records: dict[str, ConsentRecord]) -> tuple[str, ...]:
+    """The marketing question, when it is owed: marketing is `asked` only after a notice change
+    took it back from a user who had confirmed it (the chat never asks it of anyone else)."""
+    marketing = records.get(MARKETING)
+    return (ASK_MARKETING,) if marketing and marketing.state is S.ASKED else ()
+
+
+def _plan_marketing(records: dict[str, ConsentRecord], intent: str | None) -> Step:
+    """With order updates confirmed: the answer to the marketing question, if one is pending."""
+    marketing = records.get(MARKETING)
+    state = marketing.state if marketing else S.NONE
+    only = (MARKETING,)
+    if state is S.ASKED and intent == "affirm":
+        return Step((EventType.CONSENT_GIVEN,), (ASK_CONFIRM_MARKETING,), only)
+    if state is S.AWAITING_CONFIRMATION and intent == "affirm":
+        return Step((EventType.CONFIRMED,), (MARKETING_CONFIRMED,), only)
+    if state in (S.ASKED, S.AWAITING_CONFIRMATION) and intent == "deny":
+        return Step((EventType.REFUSED,), (MARKETING_WITHDRAWN,), only)
+    return Step()
+
+
 def plan_opt_in(records: dict[str, ConsentRecord], notice_version: str) -> Step:
     """START: a fresh double opt-in from wherever the subject stands."""
     state = records[SERVICE].state
@@ -104,7 +140,7 @@ def plan_opt_in(records: dict[str, ConsentRecord], notice_version: str) -> Step:
         return Step(events, (BACK_IN, ASK))
     if events:
         return Step(events, (NOTICE, ASK))
-    if state is S.CONFIRMED and records[SERVICE].notice_version == notice_version:
+    if state is S.CONFIRMED and not outdated_purposes(records, notice_version):
         return Step((), (CONFIRMED,))  # already subscribed: say so, change nothing
     return plan_consent_step(records, notice_version, None)
 

@@ -136,6 +136,7 @@ class ComplianceGate:
             context.opt_out_confirmation_sent,
             context.window_open,
             template_available=bool(templates),
+            outdated_purposes=context.outdated_purposes,
         )
         if isinstance(decision, Allow):
             return SendDecision(True)

@@ -49,6 +49,8 @@ class SendContext:
     opted_out: bool
     opt_out_confirmation_sent: bool
     window_open: bool
+    # Confirmed under an older privacy notice: not consent for the current one (send_guard).
+    outdated_purposes: frozenset[str] = frozenset()
 
 
 class SubjectFacts:
@@ -90,6 +92,13 @@ class SubjectFacts:
             opted_out=transitions.is_opted_out(states),
             opt_out_confirmation_sent=any(r["opt_out_confirmation_sent_at"] for r in rows),
             window_open=is_window_open(last_inbound, now, self.window),
+            outdated_purposes=frozenset(
+                r["purpose"]
+                for r in rows
+                if transitions.is_outdated(
+                    ConsentState(r["state"]), r["notice_version"], self.notice_version
+                )
+            ),
         )
 
     def _ensure_rows(self, conn: Connection, subject: str, at: datetime) -> None:

@@ -8,14 +8,16 @@ invariant 4). The rules, in order:
 2. An opt-out confirmation to a subject who is not opted out is a mislabelled message: refused.
 3. Consent-flow messages (notice, consent question, confirmation request, refusal ack, help,
    rights answers) go without consent: they are how consent is obtained.
-4. Business messages need confirmed consent for the message's purpose.
+4. Business messages need confirmed consent for the message's purpose, given under the current
+   privacy notice: consent to an older notice is refused as `notice_outdated` until the user
+   confirms again (the consent flow asks at their next message).
 5. Outside the 24-hour window only templates go; free-form is refused, or replaced by the
    configured template when one is available.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
@@ -33,6 +35,7 @@ class RefuseReason(str, Enum):
     OPT_OUT_CONFIRMATION_ALREADY_SENT = "opt_out_confirmation_already_sent"
     NOT_OPTED_OUT = "not_opted_out"
     NO_CONSENT = "no_consent"
+    NOTICE_OUTDATED = "notice_outdated"
     OUTSIDE_WINDOW = "outside_window"
 
 
@@ -69,11 +72,13 @@ def may_send(
     *,
     is_template: bool = False,
     template_name: str | None = None,
+    outdated_purposes: Collection[str] = frozenset(),
 ) -> SendDecision:
     """Decide whether one outbound message may be sent (rules in the module docstring).
 
     is_template: the message already is an approved template (allowed outside the window).
     template_available / template_name: a replacement template for free-form outside the window.
+    outdated_purposes: purposes confirmed under an older privacy notice (transitions.is_outdated).
     """
     kind = MessageKind(message_kind)
     if opted_out:
@@ -87,6 +92,8 @@ def may_send(
     if kind is MessageKind.BUSINESS:
         if state_by_purpose.get(message_purpose, ConsentState.NONE) is not ConsentState.CONFIRMED:
             return Refuse(RefuseReason.NO_CONSENT)
+        if message_purpose in outdated_purposes:
+            return Refuse(RefuseReason.NOTICE_OUTDATED)
     return _window(window_open, is_template, template_available, template_name)
 
 

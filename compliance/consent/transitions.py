@@ -12,6 +12,7 @@ returns a ConsentReceipt; an illegal move raises ConsentError and changes nothin
     any but confirmed ─external_first_optin→ awaiting_confirmation (web form; confirm by template)
     awaiting_confirmation ─expire(now)→ expired          (only once pending_since + expiry <= now)
     confirmed ─notice_version_changed→ asked             (consented to an older notice: ask again)
+                                                        (every purpose confirmed under it, at once)
     any but erased ─erased→ erased;  erased ─notice_shown→ notice_shown (the pseudonym starts over)
 """
 
@@ -132,6 +133,29 @@ def is_due_for_expiry(record: ConsentRecord, now: datetime, pending_expiry: time
     if record.state is not S.AWAITING_CONFIRMATION or record.pending_since is None:
         return False
     return record.pending_since + pending_expiry <= now
+
+
+def is_outdated(
+    state: ConsentState, accepted_version: str | None, current_version: str | None
+) -> bool:
+    """True if consent was confirmed under another privacy notice than the current one.
+
+    Such consent is no consent for the current notice, whatever the purpose (GDPR art. 7(1):
+    the controller must show the consent covers the processing as now described), so the send
+    guard refuses on it and the consent flow asks again. current_version None: not configured.
+    """
+    return (
+        state is S.CONFIRMED and current_version is not None and accepted_version != current_version
+    )
+
+
+def outdated_purposes(
+    records: dict[str, ConsentRecord], current_version: str | None
+) -> tuple[str, ...]:
+    """The purposes confirmed under an older privacy notice, in the records' order."""
+    return tuple(
+        p for p, r in records.items() if is_outdated(r.state, r.notice_version, current_version)
+    )
 
 
 def events_to_ask(state: ConsentState) -> tuple[EventType, ...]:

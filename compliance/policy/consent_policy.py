@@ -6,6 +6,10 @@ config.yml:
         priority: 7                              # default; must exceed every other policy's
         compliance_file: bot/compliance.yml      # default; read at start-up, not at training
 
+SIGILLO_COMPLIANCE_FILE, when set, wins over compliance_file: the channel, the action server and
+the CLI read that variable (compliance/context.py), and a policy reading another file would hold
+another notice version, asking again where the send guard already allows, or the reverse.
+
 Why it always wins when it speaks. DefaultPolicyPredictionEnsemble._pick_best_policy
 (rasa/core/policies/ensemble.py) does not compare confidences first: if ANY prediction is
 `is_no_user_prediction` (RulePolicy's active-loop happy path), only those are considered; else,
@@ -28,6 +32,7 @@ Training is a no-op: the behaviour is the decision table in decision.py.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +64,7 @@ logger = logging.getLogger(__name__)
 
 CONSENT_POLICY_PRIORITY = 7
 COMPLIANCE_FILE = "compliance_file"
+ENV_COMPLIANCE_FILE = "SIGILLO_COMPLIANCE_FILE"  # same variable as compliance/context.py
 
 
 @DefaultV1Recipe.register(
@@ -102,10 +108,12 @@ class ConsentPolicy(Policy):
         path = config[COMPLIANCE_FILE]
         if not isinstance(path, str) or not path:
             raise InvalidPolicyConfig(f"ConsentPolicy.{COMPLIANCE_FILE}: must be a file path")
+        override = os.environ.get(ENV_COMPLIANCE_FILE, "").strip()
+        source = ENV_COMPLIANCE_FILE if override else f"ConsentPolicy.{COMPLIANCE_FILE}"
         try:
-            return load_settings(Path(path))
+            return load_settings(Path(override or path))
         except ConfigError as exc:
-            raise InvalidPolicyConfig(f"ConsentPolicy.{COMPLIANCE_FILE}: {exc}") from exc
+            raise InvalidPolicyConfig(f"{source}: {exc}") from exc
 
     def train(
         self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any
@@ -155,6 +163,7 @@ class ConsentPolicy(Policy):
             at_user_turn=at_user_turn,
             latest_action=None if at_user_turn else tracker.latest_action_name,
             pending_question=_pending_question(tracker) if at_user_turn else None,
+            marketing_state=_slot_str(tracker, decision.SLOT_MARKETING),
         )
 
 
@@ -164,10 +173,11 @@ def _slot_str(tracker: DialogueStateTracker, name: str) -> str | None:
 
 
 def _pending_question(tracker: DialogueStateTracker) -> str | None:
-    """action_data_erase if it asked "are you sure?" in the previous bot turn, else None.
+    """The consent action whose question the current user message answers, else None.
 
     Walk back from the current user message: the last bot action before it, and the user
-    message that action answered. The erasure action asks when it answered delete_my_data.
+    message that action answered. The erasure action asks when it answered delete_my_data;
+    the consent step asks a question whenever it speaks (decision.ConsentView.pending_question).
     """
     events = list(tracker.events)
     seen_current_user = False
@@ -179,6 +189,8 @@ def _pending_question(tracker: DialogueStateTracker) -> str | None:
                 continue
             if last_bot_action == decision.ACTION_DATA_ERASE:
                 return last_bot_action if event.intent_name == "delete_my_data" else None
+            if last_bot_action == decision.ACTION_CONSENT_STEP:
+                return last_bot_action
             return None
         if seen_current_user and isinstance(event, ActionExecuted):
             if event.action_name != ACTION_LISTEN_NAME and last_bot_action is None:

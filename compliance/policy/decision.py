@@ -63,6 +63,9 @@ COMPLIANCE_RESPONSES = (
     "utter_opt_out_confirmed",
     "utter_opted_back_in_start",
     "utter_marketing_withdrawn",
+    "utter_ask_marketing_consent",
+    "utter_ask_confirm_marketing",
+    "utter_marketing_confirmed",
     "utter_ask_delete_confirm",
     "utter_data_deleted",
     "utter_delete_cancelled",
@@ -94,7 +97,9 @@ class ConsentView:
     at_user_turn: the latest action is action_listen and a user message awaits an answer.
     latest_action: the action that just ran, when not at a user turn.
     pending_question: a consent action that asked a yes/no question in the previous bot turn
-    and awaits the answer (today only action_data_erase's "are you sure?").
+    and awaits the answer: action_data_erase's "are you sure?", or action_consent_step (whose
+    question, once order updates are confirmed, can only be the marketing one).
+    marketing_state: the `consent_state_marketing` slot.
     """
 
     service_state: str | None
@@ -106,6 +111,7 @@ class ConsentView:
     at_user_turn: bool
     latest_action: str | None = None
     pending_question: str | None = None
+    marketing_state: str | None = None
 
     @property
     def consent_confirmed(self) -> bool:
@@ -114,6 +120,22 @@ class ConsentView:
             self.service_state == "confirmed"
             and not self.opted_out
             and self.notice_version_accepted == self.current_notice_version
+        )
+
+    @property
+    def marketing_confirmed(self) -> bool:
+        """Confirmed double opt-in for `marketing` too, on the current notice. A notice change
+        takes every purpose back to `asked` together (actions/consent.py), so the service
+        purpose's accepted version stands for marketing's; marketing consent under an older
+        notice is thus never confirmed here, as the channel's send guard also refuses it."""
+        return self.consent_confirmed and self.marketing_state == "confirmed"
+
+    @property
+    def marketing_answer_pending(self) -> bool:
+        """The consent step asked the marketing question (or its confirmation) last turn."""
+        return self.pending_question == ACTION_CONSENT_STEP and self.marketing_state in (
+            "asked",
+            "awaiting_confirmation",
         )
 
 
@@ -173,6 +195,8 @@ def decide(view: ConsentView) -> Abstain | Run:
         return Run(ACTION_DATA_ERASE, "answer to the erasure confirmation")
     if intent in _RIGHTS_INTENTS:
         return Run(_RIGHTS_INTENTS[intent], f"data-subject request: {intent}")
+    if view.marketing_answer_pending and intent in ("affirm", "deny"):
+        return Run(ACTION_CONSENT_STEP, "answer to the marketing question")
     if view.consent_confirmed:
         return Abstain("consent confirmed")
     if intent == "help":

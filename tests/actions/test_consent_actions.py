@@ -4,9 +4,11 @@ STOP / stop marketing, START, external opt-in, expiry."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from actions.consent import (
     ActionConsentStep,
@@ -41,8 +43,31 @@ def confirm(chat) -> None:
 
 def guard(ctx, chat, kind: MessageKind, purpose: str = "service"):
     c = ctx.ledger.send_context(chat.sender_id)
-    return may_send(c.state_by_purpose, purpose, kind, c.opted_out, c.opt_out_confirmation_sent,
-                    True, False)
+    return may_send(
+        c.state_by_purpose,
+        purpose,
+        kind,
+        c.opted_out,
+        c.opt_out_confirmation_sent,
+        True,
+        False,
+        outdated_purposes=c.outdated_purposes,
+    )
+
+
+def new_notice(ctx, version: str) -> None:
+    """What a new bot/compliance.yml does to the action server and the channel's ledger."""
+    ctx.settings = dataclasses.replace(ctx.settings, notice_version=version)
+    ctx.ledger.notice_version = version
+
+
+def consent_audit(ctx, subject: str) -> list[dict]:
+    query = sa.text(
+        "SELECT attributes FROM audit_entries WHERE subject = :s AND kind = 'consent_change' "
+        "ORDER BY seq"
+    )
+    with ctx.ledger._engine.connect() as conn:
+        return [json.loads(a) for a in conn.execute(query, {"s": subject}).scalars()]
 
 
 @pytest.mark.parametrize("language", ["en", "it"])
@@ -64,7 +89,10 @@ def test_double_opt_in_confirms_only_on_the_second_yes(ctx, chat, language) -> N
     assert guard(ctx, chat, MessageKind.BUSINESS) == Allow()
     history = ctx.ledger.history(chat.sender_id)
     assert [r.event.value for r in history] == [
-        "notice_shown", "consent_asked", "consent_given", "confirmed"
+        "notice_shown",
+        "consent_asked",
+        "consent_given",
+        "confirmed",
     ]
     assert all(r.evidence_hash and len(r.evidence_hash) == 64 for r in history)
 
@@ -91,13 +119,71 @@ def test_unrelated_message_repeats_the_pending_question(ctx, chat) -> None:
 
 def test_new_notice_version_asks_again(ctx, chat) -> None:
     confirm(chat)
-    ctx.settings = dataclasses.replace(ctx.settings, notice_version="2025-06")
+    new_notice(ctx, "2025-06")
+    assert guard(ctx, chat, MessageKind.BUSINESS) == Refuse(RefuseReason.NOTICE_OUTDATED)
     assert chat.step("order_status", STEP) == ASKED_TURN
     assert chat.slots["consent_state_service"] == "asked"
     assert chat.slots["notice_version_accepted"] is None
     confirm_again = [chat.step("affirm", STEP), chat.step("affirm", STEP)]
     assert confirm_again == [["utter_ask_confirm_consent"], ["utter_consent_confirmed"]]
     assert chat.slots["notice_version_accepted"] == "2025-06"
+
+
+@pytest.mark.parametrize("language", ["en", "it"])
+def test_new_notice_asks_again_for_marketing_too(ctx, chat, language) -> None:
+    chat.slots["language"] = language
+    ctx.ledger.record_external_optin(chat.sender_id, ["service", "marketing"], evidence_id="f1")
+    assert chat.step("affirm", STEP, text="/affirm") == ["utter_consent_confirmed"]
+    assert guard(ctx, chat, MessageKind.BUSINESS, "marketing") == Allow()
+    before = len(ctx.ledger.history(chat.sender_id))
+
+    new_notice(ctx, "2025-06")
+    # Until the user confirms the new notice, neither purpose has consent.
+    for purpose in ("service", "marketing"):
+        assert guard(ctx, chat, MessageKind.BUSINESS, purpose) == Refuse(
+            RefuseReason.NOTICE_OUTDATED
+        )
+    assert chat.step("order_status", STEP) == ASKED_TURN
+    assert states(ctx, chat) == {"service": "asked", "marketing": "asked"}
+    assert chat.slots["consent_state_marketing"] == "asked"
+    assert chat.step("affirm", STEP) == ["utter_ask_confirm_consent"]
+    assert chat.step("affirm", STEP) == ["utter_consent_confirmed", "utter_ask_marketing_consent"]
+    assert guard(ctx, chat, MessageKind.BUSINESS, "service") == Allow()
+    assert guard(ctx, chat, MessageKind.BUSINESS, "marketing") == Refuse(RefuseReason.NO_CONSENT)
+    assert chat.step("affirm", STEP) == ["utter_ask_confirm_marketing"]
+    assert chat.step("affirm", STEP) == ["utter_marketing_confirmed"]
+    assert guard(ctx, chat, MessageKind.BUSINESS, "marketing") == Allow()
+    assert states(ctx, chat) == {"service": "confirmed", "marketing": "confirmed"}
+
+    changes = ctx.ledger.history(chat.sender_id)[before:]
+    assert [(r.purpose, r.event.value) for r in changes] == [
+        ("service", "notice_version_changed"),
+        ("marketing", "notice_version_changed"),
+        ("service", "consent_given"),
+        ("service", "confirmed"),
+        ("marketing", "consent_given"),
+        ("marketing", "confirmed"),
+    ]
+    assert {r.notice_version for r in changes} == {"2025-06"}
+    assert all(r.evidence_hash for r in changes)  # each change proven by the user's message
+    audited = consent_audit(ctx, chat.sender_id)[before:]
+    assert [(a["purpose"], a["event"]) for a in audited] == [
+        (r.purpose, r.event.value) for r in changes
+    ]
+
+
+def test_new_notice_marketing_refused_keeps_order_updates(ctx, chat) -> None:
+    ctx.ledger.record_external_optin(chat.sender_id, ["service", "marketing"], evidence_id="f2")
+    chat.step("affirm", STEP, text="/affirm")
+    new_notice(ctx, "2025-06")
+    chat.step("greet", STEP)
+    chat.step("affirm", STEP)
+    assert chat.step("affirm", STEP)[-1] == "utter_ask_marketing_consent"
+    assert chat.step("deny", STEP) == ["utter_marketing_withdrawn"]
+    assert states(ctx, chat) == {"service": "confirmed", "marketing": "refused"}
+    assert guard(ctx, chat, MessageKind.BUSINESS, "marketing") == Refuse(RefuseReason.NO_CONSENT)
+    assert guard(ctx, chat, MessageKind.BUSINESS, "service") == Allow()
+    assert chat.step("affirm", STEP) == []  # a stray yes later confirms nothing
 
 
 def test_stop_withdraws_everything_and_only_the_confirmation_may_follow(ctx, chat) -> None:
@@ -136,7 +222,8 @@ def test_start_reruns_the_double_opt_in(ctx, chat) -> None:
     confirm(chat)
     chat.step("opt_out", OUT, text="STOP")
     assert chat.step("opt_in", IN, text="START") == [
-        "utter_opted_back_in_start", "utter_ask_consent"
+        "utter_opted_back_in_start",
+        "utter_ask_consent",
     ]
     assert chat.slots["opted_out"] is False
     assert guard(ctx, chat, MessageKind.BUSINESS) == Refuse(RefuseReason.NO_CONSENT)
@@ -150,7 +237,8 @@ def test_start_after_refusal_and_for_a_stranger(ctx, chat) -> None:
     assert chat.step("opt_in", IN, text="iscrivimi") == ASKED_TURN
     chat.step("deny", STEP)
     assert chat.step("opt_in", IN, text="START") == [
-        "utter_opted_back_in_start", "utter_ask_consent"
+        "utter_opted_back_in_start",
+        "utter_ask_consent",
     ]
     confirm_turns = [chat.step("affirm", STEP), chat.step("affirm", STEP)]
     assert confirm_turns[-1] == ["utter_consent_confirmed"]

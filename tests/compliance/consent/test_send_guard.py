@@ -108,6 +108,46 @@ CASES = [
         Allow(),
     ),
     (
+        "service confirmed under an older notice",
+        {"outdated_purposes": frozenset({"service"})},
+        Refuse(RefuseReason.NOTICE_OUTDATED),
+    ),
+    (
+        "marketing confirmed under an older notice",
+        {
+            "message_purpose": "marketing",
+            "state_by_purpose": {"service": S.CONFIRMED, "marketing": S.CONFIRMED},
+            "outdated_purposes": frozenset({"marketing"}),
+        },
+        Refuse(RefuseReason.NOTICE_OUTDATED),
+    ),
+    (
+        "marketing on the current notice",
+        {
+            "message_purpose": "marketing",
+            "state_by_purpose": {"service": S.CONFIRMED, "marketing": S.CONFIRMED},
+        },
+        Allow(),
+    ),
+    (
+        "service current, only marketing outdated",
+        {
+            "state_by_purpose": {"service": S.CONFIRMED, "marketing": S.CONFIRMED},
+            "outdated_purposes": frozenset({"marketing"}),
+        },
+        Allow(),
+    ),
+    (
+        "outdated notice, consent flow asks again",
+        {"outdated_purposes": frozenset({"service"}), "message_kind": "consent_flow"},
+        Allow(),
+    ),
+    (
+        "outdated notice, opted out",
+        {"outdated_purposes": frozenset({"service"}), "opted_out": True},
+        Refuse(RefuseReason.OPTED_OUT),
+    ),
+    (
         "window closed, no consent: consent first",
         {"window_open": False, "state_by_purpose": {}, "template_available": True},
         Refuse(RefuseReason.NO_CONSENT),

@@ -105,6 +105,48 @@ CASES: list[tuple[str, list[Any], dict[str, Any], str | None]] = [
         "action_consent_step",
     ),
     (
+        "old notice, marketing confirmed too: ask again",
+        [("user", "order_status", "where")],
+        {**CONFIRMED, "notice_version_accepted": "2024-01", "consent_state_marketing": "confirmed"},
+        "action_consent_step",
+    ),
+    (
+        "marketing question answered right after the consent step",
+        [
+            ("user", "affirm", "/affirm"),
+            ("bot", "action_consent_step"),
+            L,
+            ("user", "affirm", "/affirm"),
+        ],
+        {**CONFIRMED, "consent_state_marketing": "asked"},
+        "action_consent_step",
+    ),
+    (
+        "marketing confirmation refused right after the consent step",
+        [
+            ("user", "affirm", "/affirm"),
+            ("bot", "action_consent_step"),
+            L,
+            ("user", "deny", "/deny"),
+        ],
+        {**CONFIRMED, "consent_state_marketing": "awaiting_confirmation"},
+        "action_consent_step",
+    ),
+    (
+        "a yes after the order answer is not a marketing answer",
+        [
+            ("user", "affirm", "/affirm"),
+            ("bot", "action_consent_step"),
+            L,
+            ("user", "order_status", "where"),
+            ("bot", "action_order_status"),
+            L,
+            ("user", "affirm", "yes"),
+        ],
+        {**CONFIRMED, "consent_state_marketing": "asked"},
+        None,
+    ),
+    (
         "refused: nothing more",
         [("user", "order_status", "where")],
         {"consent_state_service": "refused"},
@@ -188,3 +230,20 @@ def test_train_is_a_no_op_and_load_round_trips(policy, domain, make_tracker, tmp
     )
     tracker = make_tracker([("user", "greet", "hi")])
     assert loaded.predict_action_probabilities(tracker, domain).max_confidence == 1.0
+
+
+def test_the_environment_names_the_same_settings_file_as_the_channel(
+    make_policy, tmp_path, monkeypatch
+) -> None:
+    """SIGILLO_COMPLIANCE_FILE wins over compliance_file: one notice version for all."""
+    from pathlib import Path
+
+    text = Path("bot/compliance.yml").read_text(encoding="utf-8")
+    other = tmp_path / "compliance.yml"
+    other.write_text(text.replace('version: "2025-01"', 'version: "2031-07"'), encoding="utf-8")
+    monkeypatch.setenv("SIGILLO_COMPLIANCE_FILE", str(other))
+    assert make_policy().settings.notice_version == "2031-07"
+    monkeypatch.setenv("SIGILLO_COMPLIANCE_FILE", str(tmp_path / "missing.yml"))
+    with pytest.raises(InvalidPolicyConfig) as info:
+        make_policy()
+    assert str(info.value).startswith("SIGILLO_COMPLIANCE_FILE: ")

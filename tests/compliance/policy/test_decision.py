@@ -120,6 +120,81 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
         Run("action_data_erase", ""),
     ),
     (
+        "notice changed: confirmed on an older notice",
+        {
+            "service_state": "confirmed",
+            "notice_version_accepted": "v1",
+            "marketing_state": "confirmed",
+            "latest_intent": "order_status",
+        },
+        Run("action_consent_step", ""),
+    ),
+    (
+        "marketing question answered yes",
+        {
+            **OK,
+            "marketing_state": "asked",
+            "latest_intent": "affirm",
+            "pending_question": "action_consent_step",
+        },
+        Run("action_consent_step", ""),
+    ),
+    (
+        "marketing question answered no",
+        {
+            **OK,
+            "marketing_state": "asked",
+            "latest_intent": "deny",
+            "pending_question": "action_consent_step",
+        },
+        Run("action_consent_step", ""),
+    ),
+    (
+        "marketing confirmation tapped",
+        {
+            **OK,
+            "marketing_state": "awaiting_confirmation",
+            "latest_intent": "affirm",
+            "pending_question": "action_consent_step",
+        },
+        Run("action_consent_step", ""),
+    ),
+    (
+        "marketing question ignored: the order question is answered",
+        {
+            **OK,
+            "marketing_state": "asked",
+            "latest_intent": "order_status",
+            "pending_question": "action_consent_step",
+        },
+        Abstain(""),
+    ),
+    (
+        "a later yes is not an answer to an old marketing question",
+        {**OK, "marketing_state": "asked", "latest_intent": "affirm"},
+        Abstain(""),
+    ),
+    (
+        "marketing question pending, but STOP",
+        {
+            **OK,
+            "marketing_state": "asked",
+            "keyword": K.OPT_OUT,
+            "pending_question": "action_consent_step",
+        },
+        Run("action_opt_out", ""),
+    ),
+    (
+        "marketing question pending, erasure question first",
+        {
+            **OK,
+            "marketing_state": "asked",
+            "latest_intent": "affirm",
+            "pending_question": "action_data_erase",
+        },
+        Run("action_data_erase", ""),
+    ),
+    (
         "after consent action",
         {"at_user_turn": False, "latest_action": "action_consent_step"},
         Run("action_listen", ""),
@@ -160,6 +235,30 @@ def test_decide(overrides: dict[str, Any], expected: Any) -> None:
     actual = decide(replace(NEW, **overrides))
     assert _same(actual, expected), actual
     assert actual.reason  # every decision says why
+
+
+MARKETING_CASES = [
+    # label, view overrides, marketing_confirmed
+    ("both confirmed on the current notice", {**OK, "marketing_state": "confirmed"}, True),
+    (
+        "both confirmed on an older notice",
+        {**OK, "notice_version_accepted": "v1", "marketing_state": "confirmed"},
+        False,
+    ),
+    ("marketing asked again", {**OK, "marketing_state": "asked"}, False),
+    ("marketing never given", {**OK, "marketing_state": "none"}, False),
+    ("opted out", {**OK, "marketing_state": "confirmed", "opted_out": True}, False),
+    ("service not confirmed", {"marketing_state": "confirmed"}, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"), [c[1:] for c in MARKETING_CASES], ids=[c[0] for c in MARKETING_CASES]
+)
+def test_marketing_is_confirmed_only_on_the_current_notice(
+    overrides: dict[str, Any], expected: bool
+) -> None:
+    assert replace(NEW, **overrides).marketing_confirmed is expected
 
 
 def test_review_keeps_or_overrules() -> None:
@@ -207,7 +306,8 @@ VIEWS = st.builds(
     keyword=st.sampled_from(list(K)),
     at_user_turn=st.booleans(),
     latest_action=st.sampled_from([None, "action_consent_step", "utter_greet", "utter_help"]),
-    pending_question=st.sampled_from([None, "action_data_erase"]),
+    pending_question=st.sampled_from([None, "action_data_erase", "action_consent_step"]),
+    marketing_state=st.sampled_from([None, "none", "asked", "awaiting_confirmation", "confirmed"]),
 )
 
 
