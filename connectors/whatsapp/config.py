@@ -46,6 +46,7 @@ ENV_FALLBACKS: Mapping[str, str] = {
     "phone_number_id": "WHATSAPP_PHONE_NUMBER_ID",
     "api_version": "WHATSAPP_API_VERSION",
     "api_base_url": "WHATSAPP_API_BASE_URL",
+    "pacing_redis_url": "WHATSAPP_PACING_REDIS_URL",
 }
 
 ALLOWED_KEYS = frozenset(
@@ -88,6 +89,9 @@ class WhatsAppConfig:
     media_max_bytes: int = DEFAULT_MEDIA_MAX_BYTES
     unsupported_reply: str | None = None
     request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
+    # Shared pacing across servers (pacing_redis.py); None: each process paces on its own.
+    # A Secret: a Redis URL may carry a password.
+    pacing_redis_url: Secret | None = field(default=None, repr=False)
 
     @property
     def messages_url(self) -> str:
@@ -142,6 +146,7 @@ class WhatsAppConfig:
                 raw("request_timeout_seconds"), "request_timeout_seconds",
                 DEFAULT_REQUEST_TIMEOUT_SECONDS, 120.0,
             ),
+            pacing_redis_url=_redis_url(raw("pacing_redis_url")),
         )
 
 
@@ -201,6 +206,26 @@ def _base_url(value: Any) -> str:
             "must be an http(s) URL with a host and no credentials, query or fragment",
         )
     return value.rstrip("/")
+
+
+def _redis_url(value: Any) -> Secret | None:
+    """redis://, rediss:// (TLS) or unix:// as redis-py reads them; the value is never echoed."""
+    if value is None:
+        return None
+    rule = "must be a redis://host[:port][/db], rediss://… or unix://path URL"
+    if not isinstance(value, str) or value != value.strip():
+        raise WhatsAppConfigError("pacing_redis_url", rule)
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        raise WhatsAppConfigError("pacing_redis_url", rule) from None
+    where = parts.path if parts.scheme == "unix" else parts.hostname
+    if parts.scheme not in ("redis", "rediss", "unix") or not where or not port_ok:
+        raise WhatsAppConfigError("pacing_redis_url", rule)
+    if parts.scheme != "unix" and parts.path not in ("", "/") and not parts.path[1:].isdigit():
+        raise WhatsAppConfigError("pacing_redis_url", rule + " (the database is a number)")
+    return Secret(value)
 
 
 def _int_in_range(value: Any, key: str, default: int, low: int, high: int) -> int:

@@ -3,7 +3,7 @@
 One shared ``httpx.AsyncClient`` per ``GraphClient`` (a connection pool, keep-alive, bounded
 timeouts); create one per business number at start-up and ``aclose()`` it at shutdown.
 
-Every call goes through ``_call``: pace (``pacing.Pacer``), try, map a failure to a typed
+Every call goes through ``_call``: pace (a ``pacing.SendPacer``), try, map a failure to a typed
 ``graph_errors`` error, ask ``retry_policy.next_delay`` whether and when to try again. Network
 errors (``httpx.TransportError``, timeouts included), 5xx and throttling codes are retried;
 permanent errors are raised at once. A retried ``POST /messages`` may, rarely, deliver twice
@@ -42,7 +42,7 @@ from connectors.whatsapp.graph_errors import (
     error_from_graph,
 )
 from connectors.whatsapp.outbound_rendering import mark_read_body
-from connectors.whatsapp.pacing import Pacer
+from connectors.whatsapp.pacing import Pacer, SendPacer
 from connectors.whatsapp.retry_policy import (
     DEFAULT_BASE,
     DEFAULT_CAP,
@@ -123,7 +123,7 @@ class GraphClient:
         access_token: object,
         timeout: float = 10.0,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-        pacer: Pacer | None = None,
+        pacer: SendPacer | None = None,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -134,6 +134,8 @@ class GraphClient:
     ) -> None:
         """``access_token`` is a str or a Secret-like object (``reveal()``,
         ``get_secret_value()`` or starlette's ``str(secret)``); never logged nor in a repr.
+        ``pacer`` may be shared by several clients (one per event loop, see channel.py) and,
+        with ``pacing_redis.RedisPacer``, by several servers; the client never closes it.
         ``transport`` is for tests (``httpx.MockTransport``)."""
         base = urlsplit(base_url)
         if base.scheme not in ("http", "https") or not base.netloc:
@@ -260,7 +262,7 @@ class GraphClient:
     ) -> T:
         for number in itertools.count(1):
             if paced:
-                wait = self._pacer.reserve(self._clock(), pacing_key, self._phone_number_id)
+                wait = await self._pacer.reserve(self._clock(), pacing_key, self._phone_number_id)
                 if wait > 0:
                     await self._sleep(wait)
             try:
@@ -271,7 +273,9 @@ class GraphClient:
                 error, retry_after = failed.error, failed.retry_after
             if isinstance(error, PairRateLimited) and pacing_key is not None:
                 penalty = limits.PAIR_RATE_BACKOFF_BASE ** (number - 1)
-                self._pacer.pair_rate_limited(self._clock(), pacing_key, penalty)
+                await self._pacer.pair_rate_limited(
+                    self._clock(), pacing_key, penalty, self._phone_number_id
+                )
             base, cap = self._backoff
             delay = next_delay(number, error, retry_after, self._rng, base, cap, self._max_attempts)
             logger.log(

@@ -192,6 +192,15 @@ async def test_pacer_spaces_sends(fake_time: FakeTime) -> None:
     assert fake_time.sleeps == [1.0]
 
 
+async def test_clients_sharing_a_pacer_pace_together(fake_time: FakeTime) -> None:
+    pacer = Pacer(rate_per_second=1, burst=1)
+    async with client(Script(OK), fake_time, pacer=pacer) as turns:
+        async with client(Script(OK), fake_time, pacer=pacer) as api:
+            await turns.send(BODY)
+            await api.send(BODY)  # the second send of the number, whichever client sends it
+    assert fake_time.sleeps == [1.0]
+
+
 @pytest.mark.parametrize(
     ("name", "wa_id", "user_id", "status"),
     [

@@ -1,0 +1,168 @@
+"""RedisPacer against a real Redis (SIGILLO_TEST_REDIS_URL): two pacers stand for two server
+instances sharing one business number. Skipped with a reason when the URL is unset; the
+fallback tests need no Redis (they point at a port where nothing listens)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import logging
+import os
+import secrets
+import time
+
+import pytest
+import redis.asyncio as redis_asyncio
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from connectors.whatsapp.pacing_redis import REDIS_RETRY_SECONDS, RedisPacer
+
+REDIS_ENV = "SIGILLO_TEST_REDIS_URL"
+NUMBER = "106540352242922"
+PSEUDONYM = "wa_3f2a9c"
+NOTHING_LISTENS = "redis://127.0.0.1:1/0"
+
+
+def recipient_key(recipient: str) -> str:
+    """Stands in for the gate's keyed hash (same answer on every instance)."""
+    return hashlib.sha256(b"test-key\0" + recipient.encode()).hexdigest()[:32]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        pytest.skip(f"{REDIS_ENV} is not set (e.g. redis://127.0.0.1:6379/0)")
+    return url
+
+
+@pytest.fixture
+async def namespace(redis_url: str):
+    """A fresh key prefix per test, deleted afterwards."""
+    prefix = f"sigillo-test:pacing:{secrets.token_hex(4)}"
+    yield prefix
+    client = redis_asyncio.from_url(redis_url)
+    keys = [key async for key in client.scan_iter(match=f"{prefix}:*")]
+    if keys:
+        await client.delete(*keys)
+    await client.close(close_connection_pool=True)
+
+
+def instances(url: str, namespace: str, n: int, **kwargs) -> list[RedisPacer]:
+    return [
+        RedisPacer(url, recipient_key=recipient_key, namespace=namespace, **kwargs)
+        for _ in range(n)
+    ]
+
+
+async def test_two_instances_never_exceed_the_rate_together(redis_url, namespace) -> None:
+    rate, count = 50.0, 200
+    a, b = instances(redis_url, namespace, 2, rate_per_second=rate, burst=1)
+    send_times: list[float] = []
+
+    async def book(pacer: RedisPacer, i: int) -> None:
+        wait = await pacer.reserve(time.monotonic(), f"user{i}", NUMBER)
+        send_times.append(time.monotonic() + wait)
+
+    await asyncio.gather(*(book(a if i % 2 else b, i) for i in range(count)))
+    await a.aclose()
+    await b.aclose()
+    send_times.sort()
+    # 200 slots at 50/s span 199 intervals (3.98 s); the few ms of slack are the round trips
+    # between the booking and the local clock reading.
+    assert send_times[-1] - send_times[0] >= (count - 1) / rate - 0.05
+    gaps = [later - earlier for earlier, later in zip(send_times, send_times[1:], strict=False)]
+    assert min(gaps) >= 1 / rate - 0.01
+
+
+async def test_burst_is_shared_too(redis_url, namespace) -> None:
+    a, b = instances(redis_url, namespace, 2, rate_per_second=10, burst=4)
+    waits = [await pacer.reserve(0.0, None, NUMBER) for pacer in (a, b, a, b, a)]
+    assert waits[:4] == [0.0] * 4
+    assert 0.05 < waits[4] <= 0.1 + 1e-3  # the fifth of the pair waits about one interval
+    for pacer in (a, b):
+        await pacer.aclose()
+
+
+async def test_pair_rate_backoff_is_seen_by_the_other_instance(redis_url, namespace) -> None:
+    a, b = instances(redis_url, namespace, 2, rate_per_second=80)
+    await a.pair_rate_limited(0.0, PSEUDONYM, 2.0, NUMBER)
+    assert 1.8 < await b.reserve(0.0, PSEUDONYM, NUMBER) <= 2.0
+    assert await b.reserve(0.0, "wa_someone_else", NUMBER) == 0.0
+    assert await b.reserve(0.0, PSEUDONYM, "999") == 0.0  # the pair is (number, recipient)
+    await a.pair_rate_limited(0.0, PSEUDONYM, 0.5, NUMBER)  # shorter: does not shorten it
+    assert await b.reserve(0.0, PSEUDONYM, NUMBER) > 1.5
+    for pacer in (a, b):
+        await pacer.aclose()
+
+
+async def test_redis_holds_hashes_and_expiring_keys_only(redis_url, namespace) -> None:
+    (pacer,) = instances(redis_url, namespace, 1)
+    await pacer.reserve(0.0, PSEUDONYM, NUMBER)
+    await pacer.pair_rate_limited(0.0, PSEUDONYM, 3.0, NUMBER)
+    await pacer.aclose()
+    client = redis_asyncio.from_url(redis_url)
+    keys = [key.decode() async for key in client.scan_iter(match=f"{namespace}:*")]
+    ttls = [await client.pttl(key) for key in keys]
+    await client.close(close_connection_pool=True)
+    assert len(keys) == 3  # bucket, instances, one backoff
+    assert all(PSEUDONYM not in key for key in keys)
+    assert f"{namespace}:{{{NUMBER}}}:backoff:{recipient_key(PSEUDONYM)}" in keys
+    assert all(0 < ttl <= 120_000 for ttl in ttls)  # nothing stays forever
+
+
+async def test_redis_unreachable_falls_back_to_local_pacing_and_logs_a_code(caplog) -> None:
+    clock = Clock()
+    pacer = RedisPacer(
+        NOTHING_LISTENS, recipient_key=recipient_key, rate_per_second=10, burst=1, clock=clock
+    )
+    with caplog.at_level(logging.WARNING, logger="connectors.whatsapp.pacing_redis"):
+        waits = [await pacer.reserve(5.0, PSEUDONYM, NUMBER) for _ in range(3)]
+    assert waits == pytest.approx([0.0, 0.1, 0.2])  # paced locally, nothing dropped
+    codes = [r.getMessage().split()[0] for r in caplog.records]
+    assert codes == ["whatsapp.pacing.redis_unavailable"]  # once per outage, not per message
+    assert "127.0.0.1" not in caplog.text  # the URL (and any password in it) is never logged
+    await pacer.pair_rate_limited(5.0, PSEUDONYM, 4.0, NUMBER)
+    assert await pacer.reserve(6.0, PSEUDONYM, NUMBER) == pytest.approx(3.0)
+    await pacer.aclose()
+
+
+async def test_fallback_divides_the_rate_by_the_instances_last_seen(
+    redis_url, namespace, monkeypatch, caplog
+) -> None:
+    clock = Clock()
+    a, b = instances(redis_url, namespace, 2, rate_per_second=10, burst=1, clock=clock)
+    await a.reserve(0.0, None, NUMBER)
+    await b.reserve(0.0, None, NUMBER)  # b now knows of two instances
+
+    async def unreachable(*args, **kwargs):
+        raise RedisConnectionError("down")
+
+    loop = asyncio.get_running_loop()  # b's connection on this loop now fails
+    monkeypatch.setitem(b._loops, loop, dataclasses.replace(b._loops[loop], reserve=unreachable))
+    with caplog.at_level(logging.WARNING, logger="connectors.whatsapp.pacing_redis"):
+        waits = [await b.reserve(50.0, None, NUMBER) for _ in range(3)]
+    assert waits == pytest.approx([0.0, 0.2, 0.4])  # 10/s shared by 2: 5/s each
+    assert "instances=2" in caplog.text
+    monkeypatch.undo()
+    clock.now += REDIS_RETRY_SECONDS  # time to try Redis again: it answers
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="connectors.whatsapp.pacing_redis"):
+        await b.reserve(50.0, None, NUMBER)
+    assert "whatsapp.pacing.redis_recovered" in caplog.text
+    for pacer in (a, b):
+        await pacer.aclose()
+
+
+def test_repr_hides_the_url() -> None:
+    pacer = RedisPacer("redis://:hunter2@cache:6379/0", recipient_key=recipient_key)
+    assert "hunter2" not in repr(pacer) and "cache" not in repr(pacer)
