@@ -26,10 +26,10 @@ from sanic.request import Request
 from connectors.whatsapp.config import WhatsAppConfig
 from connectors.whatsapp.gate import Gate
 from connectors.whatsapp.graph_client import GraphClient
+from connectors.whatsapp.graph_clients import GraphClients, pacer_for
 from connectors.whatsapp.inbox import Inbox, InboxItem
 from connectors.whatsapp.media_download import MediaDownloader
 from connectors.whatsapp.output_channel import WhatsAppOutput
-from connectors.whatsapp.pacing import Pacer
 from connectors.whatsapp.signature import SIGNATURE_HEADER, check_verify_token
 from connectors.whatsapp.turn_queue import TurnQueue
 from connectors.whatsapp.turn_thread import TurnThread
@@ -72,8 +72,10 @@ class WhatsAppInput(InputChannel):
         self.gate = gate
         self.inbox = inbox
         self.receiver = WebhookReceiver(config, gate, inbox)
-        self._graph_factory = graph_factory or self._default_graph
-        self._graph: GraphClient | None = None
+        # One pacer for every client of this channel (shared through Redis when configured),
+        # one Graph client per event loop: see graph_clients.
+        pacer = pacer_for(config, lambda recipient: gate.keyed_hash("pacing", recipient))
+        self.graphs = GraphClients(graph_factory or self._default_graph, pacer)
         self.queue: TurnQueue | None = None
         self.turns = TurnThread()
         self._receivers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="whatsapp-webhook")
@@ -85,18 +87,13 @@ class WhatsAppInput(InputChannel):
             phone_number_id=self.config.phone_number_id,
             access_token=self.config.access_token,
             timeout=self.config.request_timeout_seconds,
-            pacer=Pacer(rate_per_second=self.config.messages_per_second),
+            pacer=self.graphs.pacer,
         )
 
     def get_output_channel(self) -> WhatsAppOutput:
-        """For Rasa's HTTP API (e.g. triggering an intent), on the server's loop: a client of
-        its own, since the turns' client lives on the turn loop."""
-        return WhatsAppOutput(self._graph_factory(), self.gate, self.inbox)
-
-    def _graph_or_create(self) -> GraphClient:
-        if self._graph is None:
-            self._graph = self._graph_factory()
-        return self._graph
+        """For Rasa's HTTP API (e.g. triggering an intent), on the server's loop: that loop's
+        client, made once (the turns' client lives on the turn loop); both share the pacer."""
+        return WhatsAppOutput(self.graphs.for_this_loop(), self.gate, self.inbox)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("whatsapp_webhook", __name__)
@@ -104,13 +101,12 @@ class WhatsAppInput(InputChannel):
         turns = self.turns
 
         async def start_queue() -> None:
-            self._graph_or_create()  # on the turn loop, where its connections will live
+            self.graphs.for_this_loop()  # on the turn loop, where its connections will live
             queue.start()  # also recovers turns a previous process left pending
 
         async def stop_queue() -> None:
             await queue.stop()
-            if self._graph is not None:
-                await self._graph.aclose()
+            await self.graphs.close_this_loop()
 
         @bp.listener("after_server_start")
         async def start(app: Any, loop: Any) -> None:
@@ -121,6 +117,7 @@ class WhatsAppInput(InputChannel):
         async def stop(app: Any, loop: Any) -> None:
             await turns.run_here(stop_queue())
             turns.stop()
+            await self.graphs.close_this_loop()  # the HTTP API's client, on the server's loop
 
         @bp.route("/", methods=["GET"])
         async def health(request: Request) -> response.HTTPResponse:
@@ -162,7 +159,7 @@ class WhatsAppInput(InputChannel):
                 payload["id_hash"],
                 self.gate.keyed_hash("content", payload["text"]),
             )
-            graph = self._graph_or_create()
+            graph = self.graphs.for_this_loop()
             recipient = self.gate.recipient(item.subject)
             # Best effort, and off the turn's path: blue ticks must not delay the reply.
             asyncio.get_running_loop().create_task(_mark_read(graph, payload["message_id"]))

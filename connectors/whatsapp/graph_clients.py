@@ -1,0 +1,78 @@
+"""The Graph clients of one channel: one pacer for all of them, one client per event loop.
+
+Why per loop: an ``httpx.AsyncClient`` (its connection pool) belongs to the event loop that first
+used it, and the channel sends from two: the turn thread's loop (every reply) and the server's
+loop (Rasa's HTTP API, through ``get_output_channel``, called on every such request). A client
+per call would leak a pool per request and, worse, a pacer per request that knows nothing of the
+turns' sends. So each loop gets one client, created on first use and closed at shutdown on its
+own loop, and every client books on the channel's single pacer (and, with Redis, on the pacer
+every server shares), so the business number's rate holds however the messages leave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+
+from connectors.whatsapp.config import WhatsAppConfig
+from connectors.whatsapp.graph_client import GraphClient
+from connectors.whatsapp.pacing import Pacer, SendPacer
+
+__all__ = ["GraphClients", "pacer_for"]
+
+
+def pacer_for(config: WhatsAppConfig, recipient_key: Callable[[str], str]) -> SendPacer:
+    """The channel's pacer: shared through Redis when ``pacing_redis_url`` is set, else in this
+    process. ``recipient_key`` turns a pseudonym into the keyed hash Redis may hold."""
+    if config.pacing_redis_url is None:
+        return Pacer(rate_per_second=config.messages_per_second)
+    from connectors.whatsapp.pacing_redis import RedisPacer  # redis only when configured
+
+    return RedisPacer(
+        config.pacing_redis_url.reveal(),
+        rate_per_second=config.messages_per_second,
+        recipient_key=recipient_key,
+    )
+
+
+class GraphClients:
+    """``for_this_loop()`` from any coroutine; ``close_this_loop()`` at shutdown, on each loop."""
+
+    def __init__(self, factory: Callable[[], GraphClient], pacer: SendPacer) -> None:
+        """``factory`` builds a client on ``pacer``; ``pacer``'s per-loop resources (Redis
+        connections) are released with the loop's client."""
+        self._factory = factory
+        self.pacer = pacer
+        self._lock = threading.Lock()  # the two loops run on two threads
+        self._clients: dict[asyncio.AbstractEventLoop | None, GraphClient] = {}
+
+    def for_this_loop(self) -> GraphClient:
+        """The running loop's client, created on first use. Outside any loop (a synchronous
+        caller) one more client is kept, under no loop, until ``close_this_loop``."""
+        loop = _running_loop()
+        with self._lock:
+            client = self._clients.get(loop)
+            if client is None:
+                client = self._clients[loop] = self._factory()
+            return client
+
+    async def close_this_loop(self) -> None:
+        """Close the running loop's client, the pacer's connections on this loop and a client
+        made outside any loop, if any."""
+        loop = _running_loop()
+        with self._lock:
+            closing = [self._clients.pop(key) for key in (loop, None) if key in self._clients]
+        for client in closing:
+            await client.aclose()
+        await self.pacer.aclose()
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

@@ -1,0 +1,72 @@
+"""`pacing_redis_url`: validated at start-up by name, never echoed, and it picks the pacer."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.whatsapp.config import WhatsAppConfig, WhatsAppConfigError
+from connectors.whatsapp.graph_clients import pacer_for
+from connectors.whatsapp.pacing import Pacer
+from connectors.whatsapp.pacing_redis import RedisPacer
+
+BASE = {
+    "app_secret": "app-secret-value",
+    "verify_token": "verify-token-value",
+    "access_token": "EAAG-access-token",
+    "phone_number_id": "106540352242922",
+    "messages_per_second": 40,
+}
+PASSWORD = "hunter2-redis-password"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://127.0.0.1:6379/0",
+        "redis://cache",
+        f"redis://:{PASSWORD}@cache.internal:6380/2",
+        "rediss://cache.example.com:6380/0?ssl_cert_reqs=required",
+        "unix:///run/redis/redis.sock?db=1",
+    ],
+)
+def test_valid_urls_are_kept_as_secrets(url: str) -> None:
+    config = WhatsAppConfig.from_credentials({**BASE, "pacing_redis_url": url}, {})
+    assert config.pacing_redis_url is not None and config.pacing_redis_url.reveal() == url
+    assert PASSWORD not in repr(config)
+
+
+def test_absent_means_in_process_pacing() -> None:
+    config = WhatsAppConfig.from_credentials(BASE, {})
+    assert config.pacing_redis_url is None
+    pacer = pacer_for(config, str)
+    assert isinstance(pacer, Pacer) and pacer.rate_per_second == 40
+
+
+def test_environment_variable_fills_an_absent_key() -> None:
+    env = {"WHATSAPP_PACING_REDIS_URL": "redis://cache:6379/0"}
+    config = WhatsAppConfig.from_credentials(BASE, env)
+    pacer = pacer_for(config, str)
+    assert isinstance(pacer, RedisPacer) and pacer.rate_per_second == 40
+
+
+BAD = [
+    ("http scheme", "http://cache:6379"),
+    ("no scheme", "cache:6379"),
+    ("no host", "redis://"),
+    ("port out of range", "redis://cache:99999/0"),
+    ("database not a number", "redis://cache:6379/sessions"),
+    ("unix without path", "unix://"),
+    ("surrounding whitespace", " redis://cache "),
+    ("not a string", 6379),
+    ("password in a bad url", f"redis//:{PASSWORD}@cache"),
+]
+
+
+@pytest.mark.parametrize(("label", "url"), BAD, ids=[label for label, _ in BAD])
+def test_invalid_urls_fail_at_start_up_naming_the_key(label: str, url: object) -> None:
+    with pytest.raises(WhatsAppConfigError) as info:
+        WhatsAppConfig.from_credentials({**BASE, "pacing_redis_url": url}, {})
+    assert info.value.key == "pacing_redis_url"
+    message = str(info.value)
+    assert "'pacing_redis_url'" in message and "WHATSAPP_PACING_REDIS_URL" in message
+    assert PASSWORD not in message
