@@ -70,6 +70,7 @@ class ComplianceContext:
     subject_keys: KeyStore | None = None
     vault: Any | None = None
     tracker_store: Any | None = None
+    media: Any | None = None  # compliance.media.MediaStore: erasure deletes, export lists
     data_dir: Path = Path("data")
     clock: Callable[[], datetime] = _utcnow
 
@@ -130,6 +131,7 @@ def build_context(environ: Mapping[str, str] | None = None) -> ComplianceContext
         subject_keys=keys,
         vault=vault,
         tracker_store=_tracker_store(engine, keys),
+        media=_media(engine, keys),
         data_dir=data_dir,
     )
 
@@ -171,6 +173,12 @@ def _identity(engine: Any, keyring: Any) -> tuple[Any | None, Any | None]:
         return None, None
     keys = SubjectKeyStore(engine, keyring)
     return keys, IdentityVault(engine, keys)
+
+
+def _media(engine: Any, keys: Any | None) -> Any | None:
+    from compliance.media import MediaStore
+
+    return MediaStore(engine, keys) if keys is not None else None
 
 
 def _tracker_store(engine: Any, keys: Any | None) -> Any | None:

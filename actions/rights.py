@@ -13,8 +13,8 @@ The file is JSON {"format", "subject", "field", "token" (base64)}; the channel o
 with gate.open(subject, "data_export", token), uploads the plaintext as a document, deletes it.
 
 Erasure. delete_my_data asks first; an affirm in the next turn erases: the identity vault and the
-subject's data key are crypto-shredded, the stored conversation and any pending export deleted,
-the ledger marked erased, an erasure audit entry appended; then utter_data_deleted and
+subject's data key are crypto-shredded, the stored conversation, media and any pending export
+deleted, the ledger marked erased, an erasure audit entry appended; then utter_data_deleted and
 Restarted + AllSlotsReset, so the tracker keeps nothing of the subject either.
 """
 
@@ -47,6 +47,7 @@ ASK_DELETE = "utter_ask_delete_confirm"
 DELETED = "utter_data_deleted"
 DELETE_CANCELLED = "utter_delete_cancelled"  # sent only if the domain defines it
 SUMMARY = "utter_data_export_summary"
+_MEDIA_LABELS = {"en": "Media files", "it": "File multimediali"}
 _SUMMARY_LABELS = {
     "en": ("Consent", "Consent changes", "Messages", "Identity"),
     "it": ("Consenso", "Modifiche al consenso", "Messaggi", "Identità"),
@@ -91,8 +92,10 @@ def build_export(
     history: Sequence[ConsentReceipt],
     messages: list[dict[str, Any]],
     kind: str,
+    media: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The access-request document: consent now and its history, the conversation, identity."""
+    """The access-request document: consent now and its history, the conversation, identity,
+    and the media files the subject sent (metadata: the files stay sealed, not re-sent)."""
     return {
         "format": EXPORT_FORMAT,
         "generated_at": now.isoformat(),
@@ -106,6 +109,11 @@ def build_export(
             "history": [_receipt(r) for r in history],
         },
         "conversation": messages,
+        "media": {
+            "count": len(media),
+            "items": [dict(item) for item in media],
+            "note": "files you sent are stored encrypted; the data controller can provide copies",
+        },
     }
 
 
@@ -120,9 +128,12 @@ def summary_fields(document: Mapping[str, Any], language: str) -> dict[str, Any]
         "identity_kind": document["identity"]["kind"],
     }
     values = ("consent_summary", "consent_change_count", "message_count", "identity_kind")
-    fields["data_summary"] = "\n".join(
-        f"• {label}: {fields[key]}" for label, key in zip(labels, values, strict=True)
-    )
+    lines = [f"• {label}: {fields[key]}" for label, key in zip(labels, values, strict=True)]
+    fields["media_count"] = int((document.get("media") or {}).get("count") or 0)
+    if fields["media_count"]:
+        media_label = _MEDIA_LABELS.get(language, _MEDIA_LABELS["en"])
+        lines.append(f"• {media_label}: {fields['media_count']}")
+    fields["data_summary"] = "\n".join(lines)
     return fields
 
 
@@ -174,6 +185,13 @@ async def _stored_events(ctx: ComplianceContext, tracker: Tracker) -> list[Mappi
     return list(tracker.events)
 
 
+def media_of(ctx: ComplianceContext, subject: str) -> list[dict[str, Any]]:
+    """The subject's stored media, metadata only; [] where the context has no media store."""
+    if ctx.media is None:
+        return []
+    return [item.as_dict() for item in ctx.media.list(subject)]
+
+
 def _export_paths(ctx: ComplianceContext, subject: str) -> list[Path]:
     return sorted((ctx.data_dir / EXPORTS_DIR).glob(f"{subject}-*.json"))
 
@@ -200,6 +218,7 @@ class ActionDataExport(Action):
             ctx.ledger.history(subject),
             conversation(events),
             identity_kind(events) if events else identity_kind(tracker.events),
+            media_of(ctx, subject),
         )
         language = tracker.get_slot("language") or ctx.settings.default_language
         fields = summary_fields(document, language)
@@ -280,6 +299,7 @@ async def erase_subject(ctx: ComplianceContext, subject: str) -> dict[str, Any]:
             pass
     if ctx.subject_keys is not None and ctx.subject_keys.destroy(subject):
         destroyed += 1
+    media_deleted = ctx.media.delete_subject(subject) if ctx.media is not None else 0
     store, conversation_deleted = ctx.tracker_store, False
     if store is not None and hasattr(store, "delete"):
         conversation_deleted = bool(await _maybe_await(store.delete(subject)))
@@ -292,6 +312,7 @@ async def erase_subject(ctx: ComplianceContext, subject: str) -> dict[str, Any]:
         "conversation_deleted": conversation_deleted,
         "consent_purposes_count": len(receipts),
         "exports_deleted_count": len(exports),
+        "media_deleted_count": media_deleted,
     }
     ctx.audit_entry("erasure", subject, counts)
     return counts

@@ -34,6 +34,7 @@ from compliance.errors import KeyringError
 from compliance.identity.subject_keys import SubjectKeyStore
 from compliance.keys.keyfile import add_kek, read_keyfile, retire_keks
 from compliance.keys.keyring import Keyring
+from compliance.media import delete_unreadable_media
 from compliance.storage.tables_identity import FENCE_ID, kek_fence
 
 
@@ -42,6 +43,7 @@ class RotationReport:
     active_kek: int
     rewrapped: int
     retired: tuple[int, ...] = ()
+    media_deleted: int = 0  # stored media rows no live key could open any more
 
 
 def rotate_kek(
@@ -79,7 +81,10 @@ def complete_erasure(
     old = sorted(v for v in keyring.keks if v != keyring.active_kek)
     if old:
         retire_keks(key_file, old)
-    return RotationReport(rotated.active_kek, rotated.rewrapped, tuple(old))
+    # Rows sealed under a destroyed key are unreadable already; deleting them too leaves nothing
+    # behind from an erasure that did not reach the media table itself (a recycled number).
+    media_deleted = delete_unreadable_media(engine)
+    return RotationReport(rotated.active_kek, rotated.rewrapped, tuple(old), media_deleted)
 
 
 def raise_fence(engine: Engine, kek_version: int) -> None:

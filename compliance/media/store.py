@@ -130,6 +130,14 @@ class MediaStore:
             raise MediaNotFound("no such media for this subject")
         return self._keys.open_for(subject, sealed_field(handle), token)
 
+    def list(self, subject: str) -> list[MediaSummary]:
+        """The subject's stored media, metadata only (see `list_media`)."""
+        return list_media(self._engine, subject)
+
+    def delete_subject(self, subject: str) -> int:
+        """Erasure: delete the subject's rows (see `delete_subject_media`)."""
+        return delete_subject_media(self._engine, subject)
+
     def _by_media_id(self, media_id_hash: str) -> MediaSummary | None:
         with storage_errors(), self._engine.connect() as conn:
             row = conn.execute(

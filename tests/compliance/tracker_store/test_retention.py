@@ -96,11 +96,15 @@ def test_cli_runs_retention_and_audits(tmp_path: Path) -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"conversations_deleted": 0, "older_than_days": 7}
+    assert json.loads(done.stdout) == {
+        "conversations_deleted": 0,
+        "media_deleted": 0,
+        "older_than_days": 7,
+    }
     engine = sa.create_engine(env["SIGILLO_DATABASE_URL"], future=True)
     with engine.connect() as conn:
         kinds = list(conn.execute(sa.text("SELECT kind FROM audit_entries")).scalars())
-    assert kinds == ["retention_run"]
+    assert kinds == ["retention_run", "retention_run"]  # conversations, then media
     bad = subprocess.run(
         [sys.executable, "-m", "compliance", "retention", "run", "--days", "0"],
         cwd=root,
