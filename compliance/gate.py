@@ -21,10 +21,19 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from compliance.consent.model import MARKETING, SERVICE, Method
-from compliance.consent.send_guard import Allow, MessageKind, Refuse, UseTemplate, may_send
+from compliance.consent.send_guard import (
+    Allow,
+    MessageKind,
+    Refuse,
+    RefuseReason,
+    UseTemplate,
+    may_send,
+)
+from compliance.consent.window_template import window_template
 from compliance.context import ComplianceContext, shared_context
 from compliance.errors import SubjectErased
 from compliance.policy.decision import COMPLIANCE_RESPONSES
+from connectors.whatsapp.calling_codes import calling_code
 from connectors.whatsapp.gate import SendDecision
 from connectors.whatsapp.sender_identity import IdentifierKind, SubjectIdentifier
 from connectors.whatsapp.webhook_models import PreferenceUpdate, PreferenceValue, StatusUpdate
@@ -141,12 +150,33 @@ class ComplianceGate:
         if isinstance(decision, Allow):
             return SendDecision(True)
         if isinstance(decision, UseTemplate):
-            # The subject's language is not known here; the default language's template is used.
-            template = templates.get(settings.default_language) or next(iter(templates.values()))
+            template = window_template(settings, message, self._calling_code(subject))
+            assert template is not None  # template_available was true
             name = decision.name or template.name
+            # The free-form message never goes: audited as refused and replaced, and the template
+            # then as an outbound message when Meta accepts it.
+            self.context.record(
+                "send_refused",
+                subject,
+                reason=RefuseReason.OUTSIDE_WINDOW.value,
+                response=message.get("utter_action"),
+                replaced_by="template",
+                template=name,
+                template_language=template.language,
+            )
             return SendDecision(True, "template", {"name": name, "language": template.language})
         assert isinstance(decision, Refuse)
         return SendDecision(False, decision.reason.value)
+
+    def _calling_code(self, subject: str) -> str | None:
+        """The calling code of the subject's phone, for the language; None without a phone."""
+        try:
+            identifier = self.recipient(subject)
+        except (LookupError, SubjectErased):
+            return None
+        if identifier.kind is not IdentifierKind.PHONE:
+            return None
+        return calling_code("+" + identifier.value.lstrip("+"))
 
     def on_outbound(self, subject: str, kind: str, id_hash: str, utter_action: str | None) -> None:
         if utter_action in OPT_OUT_CONFIRMATIONS:

@@ -8,6 +8,7 @@ rejected so that a typo does not silently fall back to a default.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,6 +30,8 @@ _TOP_KEYS = {
     "customer_service_window",
 }
 REQUIRED_PURPOSES = ("service", "marketing")
+_TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
+_TEMPLATE_LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2,3})?")  # "it", "en_US", "fil"
 OUTSIDE_WINDOW_CHOICES = ("refuse", "template")
 
 
@@ -257,8 +260,13 @@ class _Reader:
                 required={"name", "language"},
                 allowed={"name", "language"},
             )
-            out[lang] = TemplateRef(
-                self.string(t["name"], f"{key}.{lang}.name"),
-                self.string(t["language"], f"{key}.{lang}.language"),
-            )
+            name = self.string(t["name"], f"{key}.{lang}.name")
+            code = self.string(t["language"], f"{key}.{lang}.language")
+            # Meta's rules, as connectors/whatsapp/templates.py applies them at send time: a
+            # typo here would otherwise fail only when the first template goes out.
+            if not _TEMPLATE_NAME.fullmatch(name):
+                raise self.fail(f"{key}.{lang}.name", "lowercase letters, digits and _ only")
+            if not _TEMPLATE_LANGUAGE.fullmatch(code):
+                raise self.fail(f"{key}.{lang}.language", "must look like 'it' or 'en_US'")
+            out[lang] = TemplateRef(name, code)
         return out
