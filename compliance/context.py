@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from compliance.audit import AuditLog, NewEntry, keyed_hash
 from compliance.consent.audit_adapter import audit_hook
@@ -51,6 +51,20 @@ class ComplianceContext:
         return self.audit.append(
             NewEntry(component=self.component, kind=kind, subject=subject, attributes=attributes)
         )
+
+    def record_with(
+        self,
+        change: Callable[[Connection], bool],
+        kind: str,
+        subject: str | None,
+        **attributes: object,
+    ) -> bool:
+        """Apply `change` and append its audit entry atomically; False (nothing appended) when
+        `change` returned False, e.g. a status seen before."""
+        entry = NewEntry(
+            component=self.component, kind=kind, subject=subject, attributes=attributes
+        )
+        return bool(self.audit.append_with(change, [entry]))
 
 
 def build_context(

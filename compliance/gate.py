@@ -14,11 +14,11 @@ STOP, everything else is a business message. A response declares a marketing pur
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from compliance.consent.model import MARKETING, SERVICE, Method
 from compliance.consent.send_guard import (
@@ -119,8 +119,10 @@ class ComplianceGate:
     # --- the turn ----------------------------------------------------------------------------
 
     def on_inbound(self, subject: str, message_type: str, id_hash: str, content_hash: str) -> None:
-        self.context.ledger.record_inbound(subject, _now())
-        self.context.record(
+        now = _now()
+        # The window refresh and the audit entry share one transaction and one durable commit.
+        self.context.record_with(
+            lambda conn: self.context.ledger.record_inbound_on(conn, subject, now),
             "inbound_message",
             subject,
             message_type=message_type,
@@ -198,18 +200,27 @@ class ComplianceGate:
             "delivery_status", subject, status="send_failed", error_code=code, error=error
         )
 
-    def on_status(self, subject: str | None, status: StatusUpdate, id_hash: str) -> None:
-        codes = status.error_codes
-        if subject is not None:
-            for code in codes:
-                self._apply_failure(subject, code)
-        self.context.record(
+    def on_status(
+        self,
+        subject: str | None,
+        status: StatusUpdate,
+        id_hash: str,
+        first_sighting: Callable[[Connection], bool],
+    ) -> None:
+        # The dedup mark and the audit entry commit together: a crash between them would
+        # otherwise leave a status marked seen and never audited (its redelivery is deduped).
+        if not self.context.record_with(
+            first_sighting,
             "delivery_status",
             subject,
             status=status.status.value,
             message_id_hash=id_hash,
-            error_code=codes[0] if codes else None,
-        )
+            error_code=status.error_codes[0] if status.error_codes else None,
+        ):
+            return
+        if subject is not None:
+            for code in status.error_codes:
+                self._apply_failure(subject, code)
 
     def on_preference(self, subject: str | None, preference: PreferenceUpdate) -> None:
         if subject is None:

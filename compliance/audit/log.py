@@ -109,6 +109,22 @@ class AuditLog:
         with self.locked() as (connection, head):
             return self.append_locked(connection, head, entries)
 
+    def append_with(
+        self,
+        change: Callable[[Connection], bool],
+        fields: Iterable[NewEntry | Mapping[str, Any]],
+    ) -> list[int]:
+        """Run `change` in the append's transaction, then append `fields` unless it returned
+        False: a state change and its audit entry commit together or not at all, and share
+        one durable commit (a turn's window refresh, a status's first sighting)."""
+        entries = [NewEntry.coerce(f) for f in fields]
+        if not entries:
+            raise ValueError("append_with needs at least one entry")
+        with self.locked() as (connection, head):
+            if not change(connection):
+                return []
+            return self.append_locked(connection, head, entries)
+
     def checkpoint_now(self) -> cp.SignedCheckpoint:
         """Sign the current tree head now (unless one exists at this size) and return it."""
         with self.locked() as (connection, head):

@@ -60,14 +60,19 @@ class SubjectFacts:
 
     def record_inbound(self, subject: str, at: datetime | None = None) -> None:
         """An inbound message opened or refreshed the 24-hour window."""
-        at = _utc(at) or self._clock()
         with self._engine.begin() as conn:
-            params = {"s_subject": subject, "s_at": at}
-            # One statement for a known subject (every purpose has its row); the rows of a
-            # newcomer are created first.
-            if conn.execute(_REFRESH_WINDOW, params).rowcount < len(self.purposes):
-                self._ensure_rows(conn, subject, at)
-                conn.execute(_REFRESH_WINDOW, params)
+            self.record_inbound_on(conn, subject, at)
+
+    def record_inbound_on(self, conn: Connection, subject: str, at: datetime | None = None) -> bool:
+        """record_inbound in the caller's transaction (the gate's, with the audit entry)."""
+        at = _utc(at) or self._clock()
+        params = {"s_subject": subject, "s_at": at}
+        # One statement for a known subject (every purpose has its row); the rows of a
+        # newcomer are created first.
+        if conn.execute(_REFRESH_WINDOW, params).rowcount < len(self.purposes):
+            self._ensure_rows(conn, subject, at)
+            conn.execute(_REFRESH_WINDOW, params)
+        return True
 
     def record_window_closed(self, subject: str) -> None:
         """Meta answered 131047 (outside the window): no free-form until the next inbound."""

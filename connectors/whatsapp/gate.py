@@ -7,8 +7,11 @@ gate is `compliance.gate.ComplianceGate`; tests may pass any object with these m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from sqlalchemy.engine import Connection
 
 from connectors.whatsapp.sender_identity import SubjectIdentifier
 from connectors.whatsapp.webhook_models import PreferenceUpdate, StatusUpdate

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import and_, bindparam, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from compliance.storage.guard import storage_errors
 from compliance.storage.upsert import insert_ignore
@@ -133,12 +133,12 @@ class Inbox:
     def first_status_sighting(self, key_hash: str) -> bool:
         """True the first time a (message id, status) key is seen, across restarts and instances."""
         with storage_errors(), self._engine.begin() as conn:
-            return (
-                insert_ignore(
-                    conn, seen_statuses, {"key_hash": key_hash, "received_at": self._clock()}
-                )
-                is not None
-            )
+            return self.first_status_sighting_on(conn, key_hash)
+
+    def first_status_sighting_on(self, conn: Connection, key_hash: str) -> bool:
+        """first_status_sighting in the caller's transaction (the audit entry's, via the gate)."""
+        row = {"key_hash": key_hash, "received_at": self._clock()}
+        return insert_ignore(conn, seen_statuses, row) is not None
 
     def save_choices(self, subject: str, choices: dict[str, str]) -> None:
         """Remember the numbered choices last sent to a subject, so "2" maps back to a payload."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy.exc import DBAPIError
 
@@ -111,11 +112,12 @@ class WebhookReceiver:
 
     def _status(self, status: StatusUpdate) -> None:
         key = self._gate.keyed_hash("status", f"{status.message_id}|{status.status.value}")
-        if not self._inbox.first_status_sighting(key):
-            return
         subject = self._subject_of_phone(status.recipient_phone)
         self._gate.on_status(
-            subject, status, self._gate.keyed_hash("message_id", status.message_id)
+            subject,
+            status,
+            self._gate.keyed_hash("message_id", status.message_id),
+            partial(self._inbox.first_status_sighting_on, key_hash=key),
         )
 
     def _subject_of_phone(self, phone: str | None) -> str | None:
