@@ -59,8 +59,23 @@ class Gate(Protocol):
 
     def on_send_failed(self, subject: str, code: int | None, error: str) -> None: ...
 
-    def on_status(self, subject: str | None, status: StatusUpdate, id_hash: str) -> None:
-        """A delivery status (first sighting only): audit; act on 131047 / 131050 failures."""
+    def on_status(
+        self,
+        subject: str | None,
+        status: StatusUpdate,
+        id_hash: str,
+        first_sighting: Callable[[Connection], bool],
+    ) -> None:
+        """A delivery status: `first_sighting` runs in the audit's transaction and says whether
+        it is new; if so, audit it and act on 131047 / 131050 failures."""
 
     def on_preference(self, subject: str | None, preference: PreferenceUpdate) -> None:
         """Meta's user_preferences: a marketing stop withdraws marketing consent."""
+
+    def housekeeping_interval_seconds(self) -> float:
+        """How often the channel calls `housekeeping` (bot/compliance.yml)."""
+
+    def housekeeping(self) -> int:
+        """Periodic upkeep, safe to run on several instances at once (idempotent): expire first
+        opt-ins never confirmed in time. Returns the number of changes; raises on a database
+        error (the channel logs it and tries again at the next interval)."""
