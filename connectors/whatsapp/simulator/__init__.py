@@ -10,7 +10,8 @@ Graph API (as Meta, whatsapp-cloud-api.md §6, §7, §9):
     GET    /{version}/{media_id}                   media URL JSON
     DELETE /{version}/{media_id}
     POST   /{version}/{phone_number_id}/media      multipart upload → {"id"}
-    GET    /media/{media_id}                       download (bearer token)
+    GET    /media/{media_id}?ext=…&hash=…          download (bearer token); the URL from the
+                                                   media URL JSON, valid 5 minutes (media_url_ttl)
 
 Control API (tests, chat tool):
     GET  /_sim/health                    {"status": "ok", "callback_configured": bool}

@@ -33,6 +33,8 @@ from connectors.whatsapp.simulator.state import (
 )
 
 logger = logging.getLogger(__name__)
+# §9: download URLs expire after 5 minutes; a download after that gets a 404.
+MEDIA_URL_TTL_SECONDS = 300.0
 SIM_KEY = web.AppKey("sim", object)
 
 
@@ -48,6 +50,7 @@ class Simulator:
         self.status_delay = config.status_delay
         self.read_receipts = config.read_receipts
         self.ensure_ascii = config.ensure_ascii
+        self.media_url_ttl = MEDIA_URL_TTL_SECONDS
         self._changed: asyncio.Condition | None = None
         self.sender = WebhookSender(lambda: self.callback_url, config.app_secret,
                                     config.webhook_timeout, FaultSchedule(), Stats())
@@ -65,6 +68,7 @@ class Simulator:
         self.faults = FaultSchedule()
         self.stats = Stats()
         self.media: dict[str, tuple[bytes, str]] = {}
+        self.media_urls: dict[str, tuple[str, float]] = {}  # URL hash -> (media id, expiry)
         self.inbound_owner: dict[str, Conversation] = {}
         self.sender.cancel_pending()
         self.sender.faults = self.faults
@@ -83,6 +87,17 @@ class Simulator:
     @staticmethod
     def new_media_id() -> str:
         return str(10**15 + secrets.randbelow(9 * 10**15))
+
+    def issue_media_url(self, base: str, media_id: str) -> str:
+        """A short-lived download URL, lookaside-shaped (§9: `?mid=…&ext=…&hash=…`)."""
+        expires = self.now() + self.media_url_ttl
+        token = secrets.token_urlsafe(16)
+        self.media_urls[token] = (media_id, expires)
+        return f"{base}/media/{media_id}?ext={int(expires)}&hash={token}"
+
+    def media_url_valid(self, media_id: str, token: str | None) -> bool:
+        issued = self.media_urls.get(token or "")
+        return issued is not None and issued[0] == media_id and self.now() < issued[1]
 
     @staticmethod
     def fbtrace_id() -> str:

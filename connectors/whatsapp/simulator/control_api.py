@@ -104,7 +104,7 @@ async def user_send(request: web.Request) -> web.Response:
         media_id = sim.new_media_id()
         data = data or f"simulated {kind} {media_id}".encode()
         sim.media[media_id] = (data, content[kind]["mime_type"])
-        content[kind].update(id=media_id, url=f"{origin(request)}/media/{media_id}",
+        content[kind].update(id=media_id, url=sim.issue_media_url(origin(request), media_id),
                              sha256=base64.b64encode(hashlib.sha256(data).digest()).decode())
     context = spec.get("context") or reply_context(content, conv.outbox,
                                                     sim.config.display_phone_number)

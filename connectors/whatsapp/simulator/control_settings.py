@@ -25,7 +25,8 @@ def _public_config(sim: Simulator) -> dict:
             "ensure_ascii": sim.ensure_ascii, "enforce_window": sim.policy.enforce_window,
             "fail_unknown_recipients": sim.policy.fail_unknown_recipients,
             "pair_rate_limit": sim.policy.pair_rate_limit,
-            "messages_per_second": sim.policy.messages_per_second}
+            "messages_per_second": sim.policy.messages_per_second,
+            "media_url_ttl": sim.media_url_ttl}
 
 
 async def get_config(request: web.Request) -> web.Response:
@@ -34,7 +35,8 @@ async def get_config(request: web.Request) -> web.Response:
 
 async def set_config(request: web.Request) -> web.Response:
     """Change runtime settings (never the secrets): callback_url, status_delay, read_receipts,
-    ensure_ascii, enforce_window, fail_unknown_recipients, pair_rate_limit, messages_per_second."""
+    ensure_ascii, enforce_window, fail_unknown_recipients, pair_rate_limit, messages_per_second,
+    media_url_ttl (seconds a media download URL stays valid; 0 expires them at once)."""
     sim = sim_of(request)
     try:
         spec = await request.json() if await request.read() else {}
@@ -54,6 +56,7 @@ async def set_config(request: web.Request) -> web.Response:
         "pair_rate_limit": lambda v: setattr(sim.policy, "pair_rate_limit", _limit(v)),
         "messages_per_second": lambda v: setattr(sim.policy, "messages_per_second",
                                                  _nonneg(v, "messages_per_second") or 1e-9),
+        "media_url_ttl": lambda v: setattr(sim, "media_url_ttl", _nonneg(v, "media_url_ttl")),
     }
     unknown = sorted(set(spec) - set(setters))
     if unknown:

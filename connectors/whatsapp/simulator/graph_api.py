@@ -140,7 +140,7 @@ def _media_json(request: web.Request, media_id: str) -> dict | None:
         return None
     data, mime = stored
     return {"messaging_product": "whatsapp",
-            "url": f"{origin(request)}/media/{media_id}",
+            "url": sim_of(request).issue_media_url(origin(request), media_id),
             "mime_type": mime,
             "sha256": base64.b64encode(hashlib.sha256(data).digest()).decode(),
             "file_size": str(len(data)), "id": media_id}
@@ -168,13 +168,15 @@ async def delete_media(request: web.Request) -> web.Response:
 
 
 async def download_media(request: web.Request) -> web.Response:
-    """§9: the lookaside URL needs the bearer token too; a missing one fails the download."""
+    """§9: the lookaside URL needs the bearer token too; a missing one fails the download, and
+    a URL older than its 5 minutes (or never issued) answers 404: fetch a fresh one."""
     sim = sim_of(request)
     denied = _auth(request)
     if denied is not None:
         return error_response(request, denied)
-    stored = sim.media.get(request.match_info["media_id"])
-    if stored is None:
+    media_id = request.match_info["media_id"]
+    stored = sim.media.get(media_id)
+    if stored is None or not sim.media_url_valid(media_id, request.query.get("hash")):
         return web.Response(status=404, text="Not Found")
     sim.stats.media_downloads += 1
     return web.Response(body=stored[0], content_type=stored[1].split(";")[0])

@@ -9,7 +9,7 @@ Accepted shapes for `POST /_sim/users/{user}/send` (exactly one of):
     {"list_reply": {"id": "row1", "title": "Row 1", "description": "..."}}
     {"button": {"payload": "STOP_PROMOS", "text": "Stop promotions"}}     (template quick reply)
     {"type": "image"|"video"|"audio"|"document"|"sticker", "caption"?, "filename"?, "mime_type"?,
-     "voice"?, "animated"?}
+     "voice"?, "animated"?, "data_base64"?: <the file's bytes; default a short placeholder>}
     {"type": "location", "latitude": 45.46, "longitude": 9.19, "name"?, "address"?}
     {"type": "contacts", "contacts"?: [...]}
     {"type": "reaction", "message_id"?: <bot wamid, default the last>, "emoji"?: "👍"}
