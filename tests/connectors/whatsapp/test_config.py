@@ -62,6 +62,9 @@ def test_all_options():
     config = WhatsAppConfig.from_credentials(creds, {})
     assert (config.max_body_bytes, config.messages_per_second) == (4194304, 20.0)
     assert config.download_media is True
+    assert WhatsAppConfig.from_credentials(BASE, {}).media_max_bytes == 16 * 1024 * 1024
+    assert WhatsAppConfig.from_credentials({**BASE, "media_max_bytes": "5242880"}, {}) \
+        .media_max_bytes == 5 * 1024 * 1024
     assert config.unsupported_reply.startswith("Sorry")
     assert config.request_timeout_seconds == 2.5
 
@@ -120,6 +123,9 @@ def _error(creds, env=None) -> WhatsAppConfigError:
         ({"messages_per_second": "fast"}, "messages_per_second", "number"),
         ({"messages_per_second": "nan"}, "messages_per_second", "number"),
         ({"download_media": "maybe"}, "download_media", "true or false"),
+        ({"media_max_bytes": 16}, "media_max_bytes", "between 1024"),
+        ({"media_max_bytes": "16MB"}, "media_max_bytes", "between"),
+        ({"media_max_bytes": 101 * 1024 * 1024}, "media_max_bytes", "104857600"),
         ({"unsupported_reply": "   "}, "unsupported_reply", "non-empty"),
         ({"unsupported_reply": "x" * 4097}, "unsupported_reply", "4096"),
         ({"verify_tokn": "x"}, "verify_tokn", "unknown key"),
