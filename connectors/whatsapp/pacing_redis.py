@@ -148,20 +148,31 @@ class RedisPacer:
     async def reserve(
         self, now: float, recipient: str | None = None, business_number: str = ""
     ) -> float:
-        if self._clock() >= self._retry_redis_at:
-            keys = [self._key(business_number, "tat"), self._key(business_number, "instances")]
-            if recipient is not None:
-                keys.append(self._backoff_key(business_number, recipient))
-            args = [repr(self._gcra.interval), self._instance, INSTANCE_WINDOW_SECONDS]
-            try:
-                reply = await self._redis().reserve(keys=keys, args=args)
-            except _UNAVAILABLE as exc:
-                self._went_down(exc)
-            else:
-                self._came_back(int(reply[3]))
-                found, redis_now = float(reply[0]), float(reply[1])
-                return max(self._gcra.book(found, redis_now).wait, int(reply[2]) / 1000)
+        booked = await self.book_in_redis(recipient, business_number)
+        if booked is not None:
+            return booked[1]
         return self._fallback.reserve_now(now, recipient, business_number)
+
+    async def book_in_redis(
+        self, recipient: str | None, business_number: str
+    ) -> tuple[float, float] | None:
+        """Book a slot in Redis: (Redis's clock when booked, seconds to wait); None when Redis
+        is unavailable (nothing booked: the caller paces locally)."""
+        if self._clock() < self._retry_redis_at:
+            return None
+        keys = [self._key(business_number, "tat"), self._key(business_number, "instances")]
+        if recipient is not None:
+            keys.append(self._backoff_key(business_number, recipient))
+        args = [repr(self._gcra.interval), self._instance, INSTANCE_WINDOW_SECONDS]
+        try:
+            reply = await self._redis().reserve(keys=keys, args=args)
+        except _UNAVAILABLE as exc:
+            self._went_down(exc)
+            return None
+        self._came_back(int(reply[3]))
+        found, redis_now = float(reply[0]), float(reply[1])
+        wait = max(self._gcra.book(found, redis_now).wait, int(reply[2]) / 1000)
+        return redis_now, wait
 
     async def pair_rate_limited(
         self, now: float, recipient: str, wait_seconds: float, business_number: str = ""

@@ -17,10 +17,16 @@ CREDENTIALS = {
 
 
 class KeyedHashGate:
-    """The only part of the gate the channel's construction touches."""
+    """The parts of the gate the channel's construction touches (nothing here sends)."""
 
     def keyed_hash(self, purpose: str, value: str) -> str:
         return f"h:{purpose}:{len(value)}"
+
+    def housekeeping_interval_seconds(self) -> float:
+        return 3600.0
+
+    def housekeeping(self) -> int:
+        return 0
 
 
 def channel() -> WhatsAppInput:
