@@ -233,6 +233,16 @@ class ComplianceGate:
             "consent_change", subject, source="user_preferences", value=preference.value.value
         )
 
+    # --- upkeep --------------------------------------------------------------------------------
+
+    def housekeeping_interval_seconds(self) -> float:
+        return self.context.settings.sweep_interval.total_seconds()
+
+    def housekeeping(self) -> int:
+        # The same sweep as `python -m compliance consent expire`: receipts and audit entries
+        # come from the ledger, once per record however many instances sweep together.
+        return len(self.context.ledger.expire_pending(_now()))
+
     def _apply_failure(self, subject: str, code: int | None) -> None:
         if code == OUTSIDE_WINDOW:
             self.context.ledger.record_window_closed(subject)

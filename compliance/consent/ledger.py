@@ -193,7 +193,14 @@ class ConsentLedger(SubjectFacts):
         )
 
     def expire_pending(self, now: datetime | None = None) -> list[ConsentReceipt]:
-        """Expire every first opt-in that waited longer than pending_expiry for confirmation."""
+        """Expire every first opt-in that waited longer than pending_expiry for confirmation.
+
+        The one sweep: `python -m compliance consent expire` and the channel's periodic
+        housekeeping (compliance/gate.py) both call it. Safe to run on several instances at
+        once: each expiry is a compare-and-set on `awaiting_confirmation`, so a record another
+        sweep (or a late tap) moved first is skipped, and it gets one receipt and one audit
+        entry, never two. Database errors propagate: the caller retries on its next run.
+        """
         now = _utc(now) or self._clock()
         cutoff = now - self.pending_expiry
         query = sa.select(consent_state.c.subject, consent_state.c.purpose).where(

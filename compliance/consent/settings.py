@@ -29,6 +29,10 @@ _TOP_KEYS = {
     "pending_confirmation_expiry_hours",
     "customer_service_window",
 }
+# Optional keys and their defaults.
+SWEEP_MINUTES_KEY = "pending_confirmation_sweep_minutes"
+DEFAULT_SWEEP_MINUTES = 15.0
+_OPTIONAL_TOP_KEYS = {SWEEP_MINUTES_KEY}
 REQUIRED_PURPOSES = ("service", "marketing")
 _TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
 _TEMPLATE_LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2,3})?")  # "it", "en_US", "fil"
@@ -63,6 +67,8 @@ class ComplianceSettings:
     window: timedelta
     outside_window: str  # "refuse" or "template"
     window_template: Mapping[str, TemplateRef] | None
+    # How often the running channel expires unconfirmed first opt-ins (compliance/gate.py).
+    sweep_interval: timedelta = timedelta(minutes=DEFAULT_SWEEP_MINUTES)
 
     def language_for_calling_code(self, calling_code: str | None) -> str:
         """The language for a country calling code ("39" or "+39"), else the default."""
@@ -88,7 +94,7 @@ def load_settings(path: str | Path) -> ComplianceSettings:
 def parse_settings(data: Any, source: str) -> ComplianceSettings:
     """Validate an already-parsed mapping; `source` names the file in errors."""
     r = _Reader(source)
-    top = r.mapping(data, "", required=_TOP_KEYS, allowed=_TOP_KEYS)
+    top = r.mapping(data, "", required=_TOP_KEYS, allowed=_TOP_KEYS | _OPTIONAL_TOP_KEYS)
 
     lang = r.mapping(
         top["languages"],
@@ -132,6 +138,15 @@ def parse_settings(data: Any, source: str) -> ComplianceSettings:
     expiry_hours = r.positive_number(
         top["pending_confirmation_expiry_hours"], "pending_confirmation_expiry_hours"
     )
+    sweep_minutes = r.positive_number(
+        top.get(SWEEP_MINUTES_KEY, DEFAULT_SWEEP_MINUTES), SWEEP_MINUTES_KEY
+    )
+    if sweep_minutes > expiry_hours * 60:
+        # Opt-ins would then outlive their expiry by up to a whole interval.
+        raise ConfigError(
+            f"{source}: {SWEEP_MINUTES_KEY}: must not exceed "
+            "pending_confirmation_expiry_hours (in minutes)"
+        )
 
     win = r.mapping(
         top["customer_service_window"],
@@ -173,6 +188,7 @@ def parse_settings(data: Any, source: str) -> ComplianceSettings:
         window=timedelta(hours=hours),
         outside_window=outside,
         window_template=window_template,
+        sweep_interval=timedelta(minutes=sweep_minutes),
     )
 
 

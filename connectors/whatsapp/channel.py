@@ -27,6 +27,7 @@ from connectors.whatsapp.config import WhatsAppConfig
 from connectors.whatsapp.gate import Gate
 from connectors.whatsapp.graph_client import GraphClient
 from connectors.whatsapp.graph_clients import GraphClients, pacer_for
+from connectors.whatsapp.housekeeping import Housekeeper
 from connectors.whatsapp.inbox import Inbox, InboxItem
 from connectors.whatsapp.media_download import MediaDownloader
 from connectors.whatsapp.output_channel import WhatsAppOutput
@@ -78,6 +79,8 @@ class WhatsAppInput(InputChannel):
         self.graphs = GraphClients(graph_factory or self._default_graph, pacer)
         self.queue: TurnQueue | None = None
         self.turns = TurnThread()
+        # Expires stale first opt-ins without a cron job (housekeeping.py); on the server's loop.
+        self.housekeeper = Housekeeper(gate.housekeeping, gate.housekeeping_interval_seconds())
         self._receivers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="whatsapp-webhook")
 
     def _default_graph(self) -> GraphClient:
@@ -112,9 +115,11 @@ class WhatsAppInput(InputChannel):
         async def start(app: Any, loop: Any) -> None:
             turns.start()
             await turns.run_here(start_queue())
+            self.housekeeper.start()
 
         @bp.listener("before_server_stop")
         async def stop(app: Any, loop: Any) -> None:
+            await self.housekeeper.stop()
             await turns.run_here(stop_queue())
             turns.stop()
             await self.graphs.close_this_loop()  # the HTTP API's client, on the server's loop

@@ -85,6 +85,24 @@ CASES = [
         "template",
         "customer_service_window.template: required",
     ),
+    (
+        "sweep interval zero",
+        "pending_confirmation_sweep_minutes",
+        0,
+        "pending_confirmation_sweep_minutes: must be a positive number",
+    ),
+    (
+        "sweep interval text",
+        "pending_confirmation_sweep_minutes",
+        "15m",
+        "pending_confirmation_sweep_minutes: must be a positive number",
+    ),
+    (
+        "sweep interval longer than the expiry",
+        "pending_confirmation_sweep_minutes",
+        72 * 60 + 1,
+        "pending_confirmation_sweep_minutes: must not exceed pending_confirmation_expiry_hours",
+    ),
     ("default language unknown", "languages.default", "fr", "languages.default: must be one of"),
     ("calling code not digits", "languages.by_calling_code", {"+39": "it"}, "digits only"),
 ]
@@ -126,3 +144,19 @@ def test_template_mode_with_template() -> None:
         "it": {"name": "reopen", "language": "it"},
     }
     assert parse_settings(data, "x").window_template["en"].name == "reopen"
+
+
+SWEEP_CASES = [
+    # label, value (KeyError: key absent), interval in seconds
+    ("absent: 15 minutes", KeyError, 15 * 60),
+    ("a fraction of a minute", 0.05, 3),
+    ("once an hour", 60, 3600),
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [c[1:] for c in SWEEP_CASES], ids=[c[0] for c in SWEEP_CASES]
+)
+def test_sweep_interval(value: Any, seconds: float) -> None:
+    settings = parse_settings(mutate("pending_confirmation_sweep_minutes", value), "x")
+    assert settings.sweep_interval.total_seconds() == pytest.approx(seconds)
