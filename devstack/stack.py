@@ -45,6 +45,8 @@ class StackConfig:
     simulator_port: int = 5300
     env: dict[str, str] = field(default_factory=dict)
     simulator_args: list[str] = field(default_factory=list)
+    # Extra WhatsApp channel settings for credentials.yml, e.g. {"download_media": True}.
+    whatsapp_options: dict[str, object] = field(default_factory=dict)
     data_dir: Path | None = None  # default: <workdir>/data
     startup_timeout: float = 240.0
 
@@ -100,10 +102,15 @@ def write_endpoints(workdir: Path, actions_url: str) -> Path:
     return _write_yaml(workdir / "endpoints.yml", endpoints)
 
 
-def write_credentials(workdir: Path, channel: str) -> Path:
+def write_credentials(
+    workdir: Path, channel: str, whatsapp_options: dict[str, object] | None = None
+) -> Path:
     credentials = yaml.safe_load((ROOT / "bot" / "credentials.yml").read_text()) or {}
     if channel == "rest":
         credentials = {"connectors.rest.PseudonymousRestInput": None}  # no WhatsApp settings
+    elif whatsapp_options:
+        key = "connectors.whatsapp.WhatsAppInput"
+        credentials[key] = {**(credentials.get(key) or {}), **whatsapp_options}
     return _write_yaml(workdir / "credentials.yml", credentials)
 
 
@@ -212,7 +219,7 @@ def start_stack(config: StackConfig) -> Stack:
                 "--endpoints",
                 str(write_endpoints(config.workdir, stack.actions_url)),
                 "--credentials",
-                str(write_credentials(config.workdir, config.channel)),
+                str(write_credentials(config.workdir, config.channel, config.whatsapp_options)),
             ],
             config.workdir / "rasa.log",
             env=env,

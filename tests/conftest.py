@@ -41,6 +41,8 @@ def bot_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         rasa_port=free_port(),
         actions_port=free_port(),
         simulator_port=free_port(),
+        # Media sent in any test is downloaded, sealed and stored (tests/e2e/test_media.py).
+        whatsapp_options={"download_media": True},
     )
     with start_stack(config) as stack:
         yield stack
