@@ -8,11 +8,12 @@ each appends the audit entry of what it did, then one `rights_request_served` en
 request it served, linked by the request's seq, so that the request leaves the list.
 
 export writes the subject's document (consent now and its history, the conversation, the kind of
-identifier) to a file readable by its owner only, for the DPO to hand over. erase shreds the
-subject's keys and identities, deletes the conversation and pending exports, and marks the ledger
-erased; run `keys retire-kek` afterwards so that backups taken before it become unreadable too.
-An erasure would leave nothing to show, so erase refuses while the subject has an open access
-request, unless --close-access-requests says the DPO has answered it otherwise.
+identifier, the media they sent as metadata) to a file readable by its owner only, for the DPO to
+hand over. erase shreds the subject's keys and identities, deletes the conversation, media and
+pending exports, and marks the ledger erased; run `keys retire-kek` afterwards so that backups
+taken before it become unreadable too. An erasure would leave nothing to show, so erase refuses
+while the subject has an open access request, unless --close-access-requests says the DPO has
+answered it otherwise.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def _serve(context, requests: list, outcome: str) -> list[int]:  # type: ignore[
 
 
 def _export(args: argparse.Namespace) -> int:
-    from actions.rights import build_export, conversation, write_private
+    from actions.rights import build_export, conversation, media_of, write_private
     from compliance.rights import ACCESS
 
     context = _context()
@@ -141,6 +142,7 @@ def _export(args: argparse.Namespace) -> int:
         context.ledger.history(subject),
         conversation(events),
         "phone",
+        media_of(context, subject),
     )
     data = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2).encode("utf-8")
     write_private(args.out, data)

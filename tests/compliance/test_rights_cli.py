@@ -51,6 +51,7 @@ def test_export_then_erase(context, tmp_path: Path, capsys) -> None:  # type: ig
     assert document["subject"] == subject
     assert document["consent"]["current"]["service"] == "confirmed"
     assert len(document["consent"]["history"]) == 4
+    assert document["media"]["count"] == 0  # as the chat's export: media listed, none here
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert cli.main(["rights", "erase", "--phone", PHONE]) == 0
     printed = capsys.readouterr().out
