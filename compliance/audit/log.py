@@ -25,6 +25,7 @@ from sqlalchemy.pool import QueuePool
 from compliance.audit import checkpoint as cp
 from compliance.audit.compact_range import CompactRange
 from compliance.audit.entries import NewEntry, canonical_json, format_time, leaf_data, parse_time
+from compliance.audit.group_commit import GroupCommitter
 from compliance.audit.merkle import hash_leaf
 from compliance.audit.tables import HEAD_ID, audit_checkpoints, audit_entries, audit_head
 from compliance.errors import ConfigError
@@ -47,6 +48,10 @@ _WRITE_HEAD = update(audit_head).where(audit_head.c.id == HEAD_ID).values(
     pruned_before=bindparam("h_pruned_before"),
 )
 _INSERT_ENTRIES = insert(audit_entries)
+
+
+# One append: an optional change run in its transaction (False: append nothing), and entries.
+_Request = tuple[Callable[[Connection], bool] | None, list[NewEntry]]
 
 
 @dataclass
@@ -88,6 +93,7 @@ class AuditLog:
         self.public_key = cp.public_key_of(signing_seed)
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._writer = _writer_engine(engine)
+        self._group: GroupCommitter[_Request, list[int]] = GroupCommitter(self._append_batch)
 
     def __repr__(self) -> str:  # never the seed
         return f"AuditLog(origin={self.origin!r}, dialect={self.engine.dialect.name!r})"
@@ -106,8 +112,7 @@ class AuditLog:
         entries = [NewEntry.coerce(f) for f in fields]  # validated before taking the lock
         if not entries:
             return []
-        with self.locked() as (connection, head):
-            return self.append_locked(connection, head, entries)
+        return self._group.submit((None, entries))
 
     def append_with(
         self,
@@ -116,14 +121,23 @@ class AuditLog:
     ) -> list[int]:
         """Run `change` in the append's transaction, then append `fields` unless it returned
         False: a state change and its audit entry commit together or not at all, and share
-        one durable commit (a turn's window refresh, a status's first sighting)."""
+        one durable commit (a turn's window refresh, a status's first sighting). `change`
+        may run on another thread (group commit) and must not append itself."""
         entries = [NewEntry.coerce(f) for f in fields]
         if not entries:
             raise ValueError("append_with needs at least one entry")
+        return self._group.submit((change, entries))
+
+    def _append_batch(self, requests: list[_Request]) -> list[list[int]]:
+        """Every request of a group commit in one transaction (see group_commit.py)."""
+        seqs: list[list[int]] = []
         with self.locked() as (connection, head):
-            if not change(connection):
-                return []
-            return self.append_locked(connection, head, entries)
+            for change, entries in requests:
+                if change is not None and not change(connection):
+                    seqs.append([])
+                else:
+                    seqs.append(self.append_locked(connection, head, entries))
+        return seqs
 
     def checkpoint_now(self) -> cp.SignedCheckpoint:
         """Sign the current tree head now (unless one exists at this size) and return it."""
