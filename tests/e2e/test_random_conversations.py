@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, Phase, event, example, given, note, settings
+from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 
 from compliance.audit.reader import iter_entries
@@ -220,14 +220,54 @@ class Chat:
             time.sleep(0.1)
 
 
+def talk_and_judge(chat: Chat, conversation: Conversation) -> tuple[list[str], str]:
+    """Play the conversation, wait for every turn and status, and judge it."""
+    for action in conversation.actions:
+        chat.do(action)
+        if not conversation.burst:
+            chat.wait_turns()
+    chat.wait_turns()
+    delivered = chat.delivered()
+    report = check_conversation(chat.steps, delivered, chat.entries(delivered))
+    return report.violations, report.transcript(chat.steps)
+
+
 @pytest.fixture(scope="module")
 def new_chat(simulator, stack_context) -> Callable[[str], Chat]:  # type: ignore[no-untyped-def]
     return lambda language: Chat(simulator, stack_context, fresh_phone(language))
 
 
-# Paths worth walking on every run, whatever the draw. The last two break invariant 4 today:
-# typed noise ("??", an emoji) is classified `affirm` and confirms the double opt-in, and a STOP
-# after an erasure is not recorded, so the next "hi" gets the notice and the consent question.
+@settings(
+    max_examples=25,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(conversation=conversation_strategy)
+def test_random_conversations_keep_consent_and_audit_every_turn(
+    new_chat: Callable[[str], Chat], conversation: Conversation
+) -> None:
+    """After the conversation, from the simulator's outbox and the subject's audit entries:
+    - every message the user sent has exactly one inbound_message entry, every message the user
+      received one outbound_message entry, every status one delivery_status entry;
+    - nothing but consent-flow messages before a confirmed double opt-in, and the confirmation
+      only by a yes to a confirmation request the user was shown;
+    - STOP always opts out; after it only the one confirmation until START;
+    - a send the gate refused never reached the user; no turn failed.
+    """
+    chat = new_chat(conversation.language)
+    violations, transcript = talk_and_judge(chat, conversation)
+    note(f"language {conversation.language}, burst {conversation.burst}:\n{transcript}")
+    assert not violations, "\n".join(violations) + "\n" + transcript
+    event("burst" if conversation.burst else "turn by turn")
+
+
+# Paths worth walking on every run, whatever hypothesis draws. The last two break invariant 4
+# today (reported, not worked around): typed noise ("??", an emoji) is classified `affirm` and
+# confirms the double opt-in; a STOP after an erasure is not recorded, so the next "hi" gets the
+# privacy notice and the consent question.
 FULL_CYCLE = (
     *OPT_IN_PREFIX["en"],
     ("text", "STOP"),
@@ -243,40 +283,30 @@ NOISE_CONFIRMS = (("text", "hi"), ("tap", 0), ("text", "??"), ("text", "where is
 STOP_AFTER_ERASURE = (("text", "delete my data"), ("tap", 0), ("text", "STOP"), ("text", "hi"))
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(conversation=conversation_strategy)
-@example(conversation=Conversation("en", FULL_CYCLE, burst=False))
-@example(conversation=Conversation("it", FULL_CYCLE, burst=True))
-@example(conversation=Conversation("en", NOISE_CONFIRMS, burst=False))
-@example(conversation=Conversation("en", STOP_AFTER_ERASURE, burst=False))
-def test_random_conversations_keep_consent_and_audit_every_turn(
+def known_bug(reason: str) -> pytest.MarkDecorator:
+    """Strict: the day the bug is fixed the test passes, fails as XPASS, and the mark goes."""
+    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)
+
+
+SCRIPTS = [
+    pytest.param(Conversation("en", FULL_CYCLE, False), id="opt-in-stop-start-opt-in"),
+    pytest.param(Conversation("it", FULL_CYCLE, True), id="the-same-in-italian-all-at-once"),
+    pytest.param(
+        Conversation("en", NOISE_CONFIRMS, False),
+        id="typed-noise-does-not-confirm",
+        marks=known_bug("'??' or an emoji is classified affirm (0.92) and confirms the opt-in"),
+    ),
+    pytest.param(
+        Conversation("en", STOP_AFTER_ERASURE, False),
+        id="stop-after-erasure-is-honoured",
+        marks=known_bug("erased -> withdrawn is not a legal move: the STOP is dropped"),
+    ),
+]
+
+
+@pytest.mark.parametrize("conversation", SCRIPTS)
+def test_scripted_conversations_keep_consent_and_audit_every_turn(
     new_chat: Callable[[str], Chat], conversation: Conversation
 ) -> None:
-    """After the conversation, from the simulator's outbox and the subject's audit entries:
-    - every message the user sent has exactly one inbound_message entry, every message the user
-      received one outbound_message entry, every status one delivery_status entry;
-    - nothing but consent-flow messages before a confirmed double opt-in, and the confirmation
-      only by a yes to a confirmation request the user was shown;
-    - STOP always opts out; after it only the one confirmation until START;
-    - a send the gate refused never reached the user; no turn failed.
-    """
-    chat = new_chat(conversation.language)
-    for action in conversation.actions:
-        chat.do(action)
-        if not conversation.burst:
-            chat.wait_turns()
-    chat.wait_turns()
-    delivered = chat.delivered()
-    report = check_conversation(chat.steps, delivered, chat.entries(delivered))
-    transcript = report.transcript(chat.steps)
-    note(f"language {conversation.language}, burst {conversation.burst}:\n{transcript}")
-    assert not report.violations, "\n".join(report.violations) + "\n" + transcript
-    event("burst" if conversation.burst else "turn by turn")
-    event(f"delivered {'some' if delivered else 'nothing'}")
+    violations, transcript = talk_and_judge(new_chat(conversation.language), conversation)
+    assert not violations, "\n".join(violations) + "\n" + transcript
