@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -31,6 +30,7 @@ from connectors.whatsapp.housekeeping import Housekeeper
 from connectors.whatsapp.inbox import Inbox, InboxItem
 from connectors.whatsapp.media_download import MediaDownloader
 from connectors.whatsapp.output_channel import WhatsAppOutput
+from connectors.whatsapp.receiver_pool import ReceiverPool
 from connectors.whatsapp.signature import SIGNATURE_HEADER, check_verify_token
 from connectors.whatsapp.turn_queue import TurnQueue
 from connectors.whatsapp.turn_thread import TurnThread
@@ -58,7 +58,14 @@ class WhatsAppInput(InputChannel):
             media = MediaDownloader(
                 MediaRecorder.from_context(gate.context), max_bytes=config.media_max_bytes
             )
-        return cls(config, gate, Inbox(gate.engine, gate), media=media)
+        return cls(
+            config,
+            gate,
+            Inbox(gate.engine, gate),
+            media=media,
+            webhook_processes=config.webhook_processes,
+            credentials=credentials,
+        )
 
     def __init__(
         self,
@@ -67,7 +74,11 @@ class WhatsAppInput(InputChannel):
         inbox: Inbox,
         graph_factory: Callable[[], GraphClient] | None = None,
         media: MediaDownloader | None = None,
+        webhook_processes: int = 0,
+        credentials: Mapping[str, Any] | None = None,
     ) -> None:
+        """`webhook_processes` > 0 records webhooks in worker processes that build their own
+        gate from `credentials` and the environment (receiver_pool.py); 0 uses `gate` here."""
         self.config = config
         self.media = media  # None unless download_media is on
         self.gate = gate
@@ -81,7 +92,7 @@ class WhatsAppInput(InputChannel):
         self.turns = TurnThread()
         # Expires stale first opt-ins without a cron job (housekeeping.py); on the server's loop.
         self.housekeeper = Housekeeper(gate.housekeeping, gate.housekeeping_interval_seconds())
-        self._receivers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="whatsapp-webhook")
+        self.receivers = ReceiverPool(self.receiver, webhook_processes, credentials)
 
     def _default_graph(self) -> GraphClient:
         return GraphClient(
@@ -116,10 +127,12 @@ class WhatsAppInput(InputChannel):
             turns.start()
             await turns.run_here(start_queue())
             self.housekeeper.start()
+            await self.receivers.start()
 
         @bp.listener("before_server_stop")
         async def stop(app: Any, loop: Any) -> None:
             await self.housekeeper.stop()
+            self.receivers.close()
             await turns.run_here(stop_queue())
             turns.stop()
             await self.graphs.close_this_loop()  # the HTTP API's client, on the server's loop
@@ -137,13 +150,10 @@ class WhatsAppInput(InputChannel):
 
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> response.HTTPResponse:
-            # Recording means SQLite or PostgreSQL commits (and an fsync for each audited
-            # status): done on a small thread pool, so the loop keeps accepting webhooks.
-            outcome = await asyncio.get_running_loop().run_in_executor(
-                self._receivers,
-                self.receiver.receive,
-                request.body or b"",
-                request.headers.get(SIGNATURE_HEADER),
+            # Recording means database commits (and an fsync for each audited status): done in
+            # a worker process (or on threads), so the loop keeps accepting webhooks.
+            outcome = await self.receivers.receive(
+                request.body or b"", request.headers.get(SIGNATURE_HEADER)
             )
             for recorded in outcome.accepted:
                 turns.call(queue.submit, recorded.seq, recorded.subject)

@@ -32,6 +32,8 @@ _FALSE = frozenset({"false", "no", "off", "0"})
 DEFAULT_API_VERSION = "v23.0"
 DEFAULT_API_BASE_URL = "https://graph.facebook.com"
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 10.0
+DEFAULT_WEBHOOK_PROCESSES = 1  # one core's worth beside the server: the machine has two
+_MAX_WEBHOOK_PROCESSES = 8
 # Bounds that catch unit mistakes (a size in MB, a rate in messages per minute).
 _MIN_BODY_BYTES = 1024
 _MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -58,6 +60,7 @@ ALLOWED_KEYS = frozenset(
         "media_max_bytes",
         "unsupported_reply",
         "request_timeout_seconds",
+        "webhook_processes",
     }
 )
 
@@ -89,6 +92,9 @@ class WhatsAppConfig:
     media_max_bytes: int = DEFAULT_MEDIA_MAX_BYTES
     unsupported_reply: str | None = None
     request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
+    # Worker processes that record webhooks off the Rasa server's interpreter lock
+    # (receiver_pool.py); 0 records them on threads of the server.
+    webhook_processes: int = DEFAULT_WEBHOOK_PROCESSES
     # Shared pacing across servers (pacing_redis.py); None: each process paces on its own.
     # A Secret: a Redis URL may carry a password.
     pacing_redis_url: Secret | None = field(default=None, repr=False)
@@ -145,6 +151,10 @@ class WhatsAppConfig:
             request_timeout_seconds=_number_in_range(
                 raw("request_timeout_seconds"), "request_timeout_seconds",
                 DEFAULT_REQUEST_TIMEOUT_SECONDS, 120.0,
+            ),
+            webhook_processes=_int_in_range(
+                raw("webhook_processes"), "webhook_processes", DEFAULT_WEBHOOK_PROCESSES,
+                0, _MAX_WEBHOOK_PROCESSES,
             ),
             pacing_redis_url=_redis_url(raw("pacing_redis_url")),
         )

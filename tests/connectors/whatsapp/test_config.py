@@ -63,6 +63,8 @@ def test_all_options():
     assert (config.max_body_bytes, config.messages_per_second) == (4194304, 20.0)
     assert config.download_media is True
     assert WhatsAppConfig.from_credentials(BASE, {}).media_max_bytes == 16 * 1024 * 1024
+    assert WhatsAppConfig.from_credentials(BASE, {}).webhook_processes == 1
+    assert WhatsAppConfig.from_credentials({**BASE, "webhook_processes": 0}, {}).webhook_processes == 0
     assert WhatsAppConfig.from_credentials({**BASE, "media_max_bytes": "5242880"}, {}) \
         .media_max_bytes == 5 * 1024 * 1024
     assert config.unsupported_reply.startswith("Sorry")
@@ -126,6 +128,9 @@ def _error(creds, env=None) -> WhatsAppConfigError:
         ({"media_max_bytes": 16}, "media_max_bytes", "between 1024"),
         ({"media_max_bytes": "16MB"}, "media_max_bytes", "between"),
         ({"media_max_bytes": 101 * 1024 * 1024}, "media_max_bytes", "104857600"),
+        ({"webhook_processes": 9}, "webhook_processes", "between 0 and 8"),
+        ({"webhook_processes": -1}, "webhook_processes", "between 0 and 8"),
+        ({"webhook_processes": "two"}, "webhook_processes", "between 0 and 8"),
         ({"unsupported_reply": "   "}, "unsupported_reply", "non-empty"),
         ({"unsupported_reply": "x" * 4097}, "unsupported_reply", "4096"),
         ({"verify_tokn": "x"}, "verify_tokn", "unknown key"),
