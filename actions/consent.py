@@ -91,6 +91,13 @@ def plan_consent_step(
     awaiting = tuple(p for p, r in records.items() if r.state is S.AWAITING_CONFIRMATION)
     if state is S.CONFIRMED:
         return _plan_marketing(records, intent)
+    if state is S.ASKED and intent in ("affirm", "deny"):
+        # The open question is about order updates: a yes is its first step, even when a web-form
+        # opt-in to offers also awaits its tap (that one is confirmed with the next tap).
+        return Step(
+            (EventType.CONSENT_GIVEN if intent == "affirm" else EventType.REFUSED,),
+            (ASK_CONFIRM if intent == "affirm" else REFUSED,),
+        )
     if awaiting and intent == "affirm":
         if SERVICE not in awaiting:  # a web-form opt-in to offers only
             return Step((EventType.CONFIRMED,), (MARKETING_CONFIRMED,), awaiting)
@@ -101,10 +108,6 @@ def plan_consent_step(
     if state is S.AWAITING_CONFIRMATION:
         return Step((), (ASK_CONFIRM,))
     if state is S.ASKED:
-        if intent == "affirm":
-            return Step((EventType.CONSENT_GIVEN,), (ASK_CONFIRM,))
-        if intent == "deny":
-            return Step((EventType.REFUSED,), (REFUSED,))
         return Step((), (ASK,))
     if state in (S.WITHDRAWN, S.REFUSED):
         return Step()  # refusal acknowledged once; after STOP only START reopens the flow

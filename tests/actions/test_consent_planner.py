@@ -130,6 +130,18 @@ CASES: list[tuple[str, dict[str, Any], str | None, Step]] = [
         step((E.CONFIRMED,), (CONFIRMED,), ("service", "marketing")),
     ),
     (
+        "service asked, offers awaiting their tap: a yes answers the open question",
+        records((S.ASKED, NOW), (S.AWAITING_CONFIRMATION, NOW)),
+        "affirm",
+        step((E.CONSENT_GIVEN,), (ASK_CONFIRM,)),
+    ),
+    (
+        "service asked, offers awaiting their tap: a no refuses order updates only",
+        records((S.ASKED, NOW), (S.AWAITING_CONFIRMATION, NOW)),
+        "deny",
+        step((E.REFUSED,), (REFUSED,)),
+    ),
+    (
         "web form for offers only, after a refusal: the marketing confirmation",
         records((S.REFUSED, NOW), (S.AWAITING_CONFIRMATION, NOW)),
         "affirm",
