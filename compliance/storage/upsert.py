@@ -2,6 +2,11 @@
 
 A unique key makes a redelivered webhook, a duplicate in one body and a second server instance
 all collapse into one row, on SQLite and PostgreSQL alike.
+
+Why a construct of our own: SQLAlchemy 1.4's dialect inserts with `on_conflict_do_nothing()`
+opt out of its compiled-statement cache, so every webhook recompiled its INSERT (half of the
+webhook's Python time). `InsertIgnore` is a plain INSERT that caches, rendered with the
+`ON CONFLICT DO NOTHING` clause both databases understand (SQLite >= 3.24, PostgreSQL >= 9.5).
 """
 
 from __future__ import annotations
@@ -10,14 +15,34 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.dml import Insert
+
+_SUPPORTED = frozenset({"sqlite", "postgresql"})
+
+
+class InsertIgnore(Insert):
+    """INSERT … ON CONFLICT DO NOTHING. Its class is part of the cache key, so it never shares
+    a compiled statement with a plain INSERT of the same table."""
+
+    inherit_cache = True
+
+
+@compiles(InsertIgnore)
+def _compile_insert_ignore(element: InsertIgnore, compiler: Any, **kw: Any) -> str:
+    sql = compiler.visit_insert(element, **kw)
+    # PostgreSQL fetches the new key with RETURNING, which must come after the conflict clause.
+    head, returning, tail = sql.partition(" RETURNING ")
+    return f"{head} ON CONFLICT DO NOTHING{returning}{tail}"
 
 
 def insert_ignore(connection: Connection, table: Table, values: dict[str, Any]) -> Any | None:
     """Insert `values`; return the new primary key, or None if a unique key already existed."""
-    result = connection.execute(_insert_ignore_statement(connection.dialect.name, table), values)
+    dialect = connection.dialect.name
+    if dialect not in _SUPPORTED:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(f"unsupported database dialect {dialect!r}")
+    result = connection.execute(_statement(table), values)
     if result.rowcount == 0:
         return None
     key = result.inserted_primary_key
@@ -25,11 +50,5 @@ def insert_ignore(connection: Connection, table: Table, values: dict[str, Any]) 
 
 
 @cache
-def _insert_ignore_statement(dialect: str, table: Table) -> Insert:
-    # Built once per table: the values travel as parameters, so SQLAlchemy's compiled cache
-    # is hit without rebuilding the expression (about 0.1 ms a call on the webhook's path).
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    raise NotImplementedError(f"unsupported database dialect {dialect!r}")  # pragma: no cover
+def _statement(table: Table) -> InsertIgnore:
+    return InsertIgnore(table)  # values travel as parameters: one compiled form per key set
