@@ -34,13 +34,16 @@ from compliance.context import ComplianceContext, shared_context
 from compliance.errors import SubjectErased
 from compliance.policy.decision import COMPLIANCE_RESPONSES
 from connectors.whatsapp.calling_codes import calling_code
-from connectors.whatsapp.gate import SendDecision
+from connectors.whatsapp.gate import EXPORT_DOCUMENT, SendDecision
 from connectors.whatsapp.sender_identity import IdentifierKind, SubjectIdentifier
 from connectors.whatsapp.webhook_models import PreferenceUpdate, PreferenceValue, StatusUpdate
 
 OPT_OUT_CONFIRMATIONS = frozenset({"utter_opt_out_confirmed"})
 # The consent flow and the rights answers: they may go before consent (design.md invariant 4).
-CONSENT_FLOW_RESPONSES = frozenset(COMPLIANCE_RESPONSES) - OPT_OUT_CONFIRMATIONS
+# The data export the user asked for goes out as a document (EXPORT_DOCUMENT), not a response.
+CONSENT_FLOW_RESPONSES = (
+    frozenset(COMPLIANCE_RESPONSES) | {EXPORT_DOCUMENT}
+) - OPT_OUT_CONFIRMATIONS
 # The answer to the user's own erasure request, in the turn they wrote: it goes even though the
 # erasure just withdrew everything (and shredded the identity the channel resolved beforehand).
 LAST_WORDS = frozenset({"utter_data_deleted"})

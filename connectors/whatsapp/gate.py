@@ -16,6 +16,10 @@ from sqlalchemy.engine import Connection
 from connectors.whatsapp.sender_identity import SubjectIdentifier
 from connectors.whatsapp.webhook_models import PreferenceUpdate, StatusUpdate
 
+# The name the gate and the audit log know the user's data export by: it is sent as a document,
+# not as a response, and asked for like one (a rights answer, allowed before consent).
+EXPORT_DOCUMENT = "data_export_document"
+
 
 @dataclass(frozen=True)
 class SendDecision:

@@ -18,7 +18,7 @@ from connectors.whatsapp.export_delivery import (
     document_body,
     read_export,
 )
-from connectors.whatsapp.gate import Gate
+from connectors.whatsapp.gate import EXPORT_DOCUMENT, Gate
 from connectors.whatsapp.graph_client import GraphClient
 from connectors.whatsapp.graph_errors import GraphError
 from connectors.whatsapp.inbox import Inbox
@@ -114,6 +114,14 @@ class WhatsAppOutput(OutputChannel):
 
     async def _send_export(self, recipient_id: str, pointer: Any) -> None:
         """Open the sealed export, upload it, send it as a document, delete the file."""
+        # Asked like any other message: after STOP, or for an erased subject, nothing goes, and
+        # a template cannot carry the document (outside the window it waits for a new request).
+        decision = self._gate.check_send(recipient_id, {"utter_action": EXPORT_DOCUMENT})
+        if not decision.allowed or decision.template is not None:
+            reason = decision.reason if not decision.allowed else "outside_window"
+            self._gate.on_send_refused(recipient_id, reason, EXPORT_DOCUMENT)
+            logger.info("whatsapp.export.refused subject=%s reason=%s", recipient_id, reason)
+            return
         try:
             export = read_export(pointer, recipient_id, data_dir())
             data = self._gate.open(recipient_id, export.field, export.token)
@@ -127,4 +135,4 @@ class WhatsAppOutput(OutputChannel):
         export.path.unlink(missing_ok=True)
         envelope = recipient_for(self._resolve(recipient_id)).envelope("document")
         body = document_body(envelope, media_id, export.filename)
-        await self._send_all(recipient_id, [body], "data_export_document")
+        await self._send_all(recipient_id, [body], EXPORT_DOCUMENT)
