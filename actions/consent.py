@@ -12,6 +12,13 @@ send; Rasa hands utter_opt_out_confirmed to the channel after the action returns
 guard refuses an opt-out confirmation once it is marked sent. The sender marks it (the channel
 gate, on the outbound of utter_opt_out_confirmed). The action sends the confirmation only when
 this STOP really withdrew the service purpose, so a repeated STOP sends nothing either way.
+
+What counts as yes: a consent step (the first "yes" and the confirmation, for any purpose) is
+taken only on the Yes/Confirm button's payload or a word of keywords.confirm, never on the NLU's
+`affirm` alone (compliance/consent/answers.py; ConsentPolicy decides with the same function).
+The first "yes" too, not only the confirmation: its `consent_given` receipt is the controller's
+evidence that the user agreed (GDPR art. 7(1)), and "??" is no agreement. A doubtful yes gets
+the same question again, as any other message at that step does.
 """
 
 from __future__ import annotations
@@ -28,12 +35,14 @@ from actions.compliance_context import ComplianceContext, get_context
 from compliance.consent import (
     MARKETING,
     SERVICE,
+    Answer,
     ConsentRecord,
     ConsentState,
     EventType,
     KeywordMatch,
     Method,
     classify,
+    consent_answer,
     events_to_ask,
     is_opted_out,
 )
@@ -68,9 +77,12 @@ class Step:
 
 
 def plan_consent_step(
-    records: dict[str, ConsentRecord], notice_version: str, intent: str | None
+    records: dict[str, ConsentRecord], notice_version: str, answer: Answer
 ) -> Step:
     """The next double opt-in move, given the user's answer: service first, then marketing.
+
+    Only Answer.YES takes a step forward; UNCLEAR (the NLU's affirm on "??") or anything else
+    asks the pending question again (see the module docstring).
 
     A confirmation tap confirms (or a "not now" refuses) every purpose awaiting confirmation, so
     a web-form opt-in for service and marketing is completed by the one template tap.
@@ -90,19 +102,20 @@ def plan_consent_step(
     state = service.state
     awaiting = tuple(p for p, r in records.items() if r.state is S.AWAITING_CONFIRMATION)
     if state is S.CONFIRMED:
-        return _plan_marketing(records, intent)
-    if state is S.ASKED and intent in ("affirm", "deny"):
+        return _plan_marketing(records, answer)
+    if state is S.ASKED and answer in (Answer.YES, Answer.NO):
         # The open question is about order updates: a yes is its first step, even when a web-form
         # opt-in to offers also awaits its tap (that one is confirmed with the next tap).
+        yes = answer is Answer.YES
         return Step(
-            (EventType.CONSENT_GIVEN if intent == "affirm" else EventType.REFUSED,),
-            (ASK_CONFIRM if intent == "affirm" else REFUSED,),
+            (EventType.CONSENT_GIVEN if yes else EventType.REFUSED,),
+            (ASK_CONFIRM if yes else REFUSED,),
         )
-    if awaiting and intent == "affirm":
+    if awaiting and answer is Answer.YES:
         if SERVICE not in awaiting:  # a web-form opt-in to offers only
             return Step((EventType.CONFIRMED,), (MARKETING_CONFIRMED,), awaiting)
         return Step((EventType.CONFIRMED,), (CONFIRMED, *_marketing_question(records)), awaiting)
-    if awaiting and intent == "deny":
+    if awaiting and answer is Answer.NO:
         answer = REFUSED if SERVICE in awaiting else MARKETING_WITHDRAWN
         return Step((EventType.REFUSED,), (answer,), awaiting)
     if state is S.AWAITING_CONFIRMATION:
@@ -122,31 +135,46 @@ def _marketing_question(records: dict[str, ConsentRecord]) -> tuple[str, ...]:
     return (ASK_MARKETING,) if marketing and marketing.state is S.ASKED else ()
 
 
-def _plan_marketing(records: dict[str, ConsentRecord], intent: str | None) -> Step:
-    """With order updates confirmed: the answer to the marketing question, if one is pending."""
+def _plan_marketing(records: dict[str, ConsentRecord], answer: Answer) -> Step:
+    """With order updates confirmed: the answer to the marketing question, if one is pending.
+
+    Anything but an answer leaves the question open (the user may ask about an order first);
+    a doubtful yes is taken as an attempt to answer, so the question is asked again.
+    """
     marketing = records.get(MARKETING)
     state = marketing.state if marketing else S.NONE
     only = (MARKETING,)
-    if state is S.ASKED and intent == "affirm":
+    if state is S.ASKED and answer is Answer.YES:
         return Step((EventType.CONSENT_GIVEN,), (ASK_CONFIRM_MARKETING,), only)
-    if state is S.AWAITING_CONFIRMATION and intent == "affirm":
+    if state is S.AWAITING_CONFIRMATION and answer is Answer.YES:
         return Step((EventType.CONFIRMED,), (MARKETING_CONFIRMED,), only)
-    if state in (S.ASKED, S.AWAITING_CONFIRMATION) and intent == "deny":
+    if state in (S.ASKED, S.AWAITING_CONFIRMATION) and answer is Answer.NO:
         return Step((EventType.REFUSED,), (MARKETING_WITHDRAWN,), only)
+    if state in (S.ASKED, S.AWAITING_CONFIRMATION) and answer is Answer.UNCLEAR:
+        question = ASK_MARKETING if state is S.ASKED else ASK_CONFIRM_MARKETING
+        return Step((), (question,), only)
     return Step()
 
 
 def plan_opt_in(records: dict[str, ConsentRecord], notice_version: str) -> Step:
-    """START: a fresh double opt-in from wherever the subject stands."""
-    state = records[SERVICE].state
+    """START: a fresh double opt-in from wherever the subject stands.
+
+    The privacy notice comes with the question unless the subject's record shows this very
+    notice: consent is informed only if they have seen the notice it is given under (a STOP
+    before any notice, a STOP after an erasure, which forgets it, or a notice changed since).
+    """
+    service = records[SERVICE]
+    state = service.state
     events = events_to_ask(state)
     if EventType.OPT_IN_RESTART in events:
+        if service.notice_version != notice_version:
+            return Step(events, (BACK_IN, NOTICE, ASK))
         return Step(events, (BACK_IN, ASK))
     if events:
         return Step(events, (NOTICE, ASK))
     if state is S.CONFIRMED and not outdated_purposes(records, notice_version):
         return Step((), (CONFIRMED,))  # already subscribed: say so, change nothing
-    return plan_consent_step(records, notice_version, None)
+    return plan_consent_step(records, notice_version, Answer.NONE)
 
 
 def opt_out_scope(intent: str | None, keyword: KeywordMatch) -> tuple[str, ...] | None:
@@ -247,7 +275,9 @@ class ActionConsentStep(Action):
     ) -> list[SdkEvent]:
         ctx = get_context()
         records = _expire_if_due(ctx, tracker.sender_id)
-        step = plan_consent_step(records, ctx.settings.notice_version, latest_intent(tracker))
+        text = tracker.latest_message.get("text")
+        answer = consent_answer(latest_intent(tracker), text, ctx.settings.keywords)
+        step = plan_consent_step(records, ctx.settings.notice_version, answer)
         return run_step(ctx, tracker, dispatcher, step)
 
 

@@ -2,6 +2,7 @@
 
 What other packages may use (the channel, the action server, the CLI, the policy):
 - keywords: `classify(text, keyword_sets) -> KeywordMatch`, `normalize(text)`
+- answers: `consent_answer(intent, text, keyword_sets) -> Answer` (what counts as yes)
 - send guard: `may_send(...) -> Allow | Refuse | UseTemplate`
 - ledger: `ConsentLedger(engine, hash_key, audit_hook)`
 - settings: `load_settings(path) -> ComplianceSettings`
@@ -9,6 +10,7 @@ What other packages may use (the channel, the action server, the CLI, the policy
 
 from __future__ import annotations
 
+from compliance.consent.answers import AFFIRM_PAYLOAD, Answer, consent_answer
 from compliance.consent.keywords import KeywordMatch, KeywordSets, classify, normalize
 from compliance.consent.ledger import ConsentLedger
 from compliance.consent.ledger_subject import SendContext
@@ -35,9 +37,11 @@ from compliance.consent.transitions import apply, events_to_ask, is_opted_out
 from compliance.consent.window import is_window_open, window_closes_at
 
 __all__ = [
+    "AFFIRM_PAYLOAD",
     "MARKETING",
     "SERVICE",
     "Allow",
+    "Answer",
     "ComplianceSettings",
     "ConsentEvent",
     "ConsentLedger",
@@ -56,6 +60,7 @@ __all__ = [
     "UseTemplate",
     "apply",
     "classify",
+    "consent_answer",
     "events_to_ask",
     "is_opted_out",
     "is_window_open",

@@ -1,4 +1,4 @@
-"""Opt-out / opt-in keyword matching, before and independent of NLU.
+"""Opt-out / opt-in / confirmation keyword matching, before and independent of NLU.
 
 Matching is on the WHOLE message after normalization, as Twilio's Advanced Opt-Out does: "STOP",
 " stöp!! " and "Stop." opt out, but "stop the delivery of order A12" and "please stop" do not.
@@ -9,6 +9,10 @@ Normalization (applied identically to keywords and messages): Unicode NFKD, drop
 (accents), casefold, drop leading/trailing characters that are not letters or digits
 (punctuation, emoji, whitespace), and turn every inner run of such characters into one space,
 so "OPT-OUT", "opt  out" and "Opt_out!" are the same.
+
+The confirmation words (keywords.confirm: YES, CONFIRM, SÌ, CONFERMO, ...) are matched the same
+way but apart from `classify`: they are not a command that pre-empts the dialogue, only one of
+the two unambiguous ways to say yes to a consent question (compliance/consent/answers.py).
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class KeywordSets:
     opt_out: frozenset[str]
     opt_in: frozenset[str]
     marketing_stop: frozenset[str]
+    confirm: frozenset[str] = frozenset()
 
     @classmethod
     def build(
@@ -67,11 +72,13 @@ class KeywordSets:
         opt_out: Iterable[str],
         opt_in: Iterable[str],
         marketing_stop: Iterable[str] = (),
+        confirm: Iterable[str] = (),
     ) -> KeywordSets:
         return cls(
             opt_out=frozenset(normalize(k) for k in opt_out),
             opt_in=frozenset(normalize(k) for k in opt_in),
             marketing_stop=frozenset(normalize(k) for k in marketing_stop),
+            confirm=frozenset(normalize(k) for k in confirm),
         )
 
 
@@ -92,3 +99,11 @@ def classify(text: str | None, keywords: KeywordSets) -> KeywordMatch:
     if key in keywords.opt_in:
         return KeywordMatch.OPT_IN
     return KeywordMatch.NONE
+
+
+def is_confirmation(text: str | None, keywords: KeywordSets) -> bool:
+    """True if the whole message is one of the explicit confirmation words (keywords.confirm)."""
+    if not text or len(text) > _MAX_KEYWORD_MESSAGE_CHARS:
+        return False
+    key = normalize(text)
+    return bool(key) and key in keywords.confirm

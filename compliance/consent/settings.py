@@ -33,6 +33,8 @@ _TOP_KEYS = {
 SWEEP_MINUTES_KEY = "pending_confirmation_sweep_minutes"
 DEFAULT_SWEEP_MINUTES = 15.0
 _OPTIONAL_TOP_KEYS = {SWEEP_MINUTES_KEY}
+# keywords.confirm: the explicit words that say yes to a consent question (answers.py).
+KEYWORD_LISTS = ("opt_out", "opt_in", "marketing_stop", "confirm")
 REQUIRED_PURPOSES = ("service", "marketing")
 _TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
 _TEMPLATE_LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2,3})?")  # "it", "en_US", "fil"
@@ -69,6 +71,8 @@ class ComplianceSettings:
     window_template: Mapping[str, TemplateRef] | None
     # How often the running channel expires unconfirmed first opt-ins (compliance/gate.py).
     sweep_interval: timedelta = timedelta(minutes=DEFAULT_SWEEP_MINUTES)
+    # keywords.confirm as written; `keywords.confirm` holds them normalized.
+    confirm_keywords: tuple[str, ...] = ()
 
     def language_for_calling_code(self, calling_code: str | None) -> str:
         """The language for a country calling code ("39" or "+39"), else the default."""
@@ -112,12 +116,20 @@ def parse_settings(data: Any, source: str) -> ComplianceSettings:
             raise ConfigError(f"{source}: {key}: a calling code is digits only, like 39")
         by_code[str(code)] = r.choice(value, key, languages)
 
-    kw = r.mapping(top["keywords"], "keywords", required={"opt_out", "opt_in", "marketing_stop"})
+    kw = r.mapping(
+        top["keywords"], "keywords", required=set(KEYWORD_LISTS), allowed=set(KEYWORD_LISTS)
+    )
     opt_out = tuple(r.strings(kw["opt_out"], "keywords.opt_out"))
     opt_in = tuple(r.strings(kw["opt_in"], "keywords.opt_in"))
     marketing = tuple(r.strings(kw["marketing_stop"], "keywords.marketing_stop"))
-    sets = KeywordSets.build(opt_out, opt_in, marketing)
-    _check_keywords(source, {"opt_out": opt_out, "opt_in": opt_in, "marketing_stop": marketing})
+    # Required, never defaulted: without it only a button tap could give consent, and a
+    # designer should decide that knowingly (compliance/consent/answers.py).
+    confirm = tuple(r.strings(kw["confirm"], "keywords.confirm"))
+    sets = KeywordSets.build(opt_out, opt_in, marketing, confirm)
+    _check_keywords(
+        source,
+        {"opt_out": opt_out, "opt_in": opt_in, "marketing_stop": marketing, "confirm": confirm},
+    )
 
     purposes_raw = r.mapping(top["purposes"], "purposes", required=set(REQUIRED_PURPOSES))
     purposes = {}
@@ -180,6 +192,7 @@ def parse_settings(data: Any, source: str) -> ComplianceSettings:
         opt_in_keywords=opt_in,
         marketing_stop_keywords=marketing,
         keywords=sets,
+        confirm_keywords=confirm,
         purposes=purposes,
         notice_version=version,
         notice_url=urls,

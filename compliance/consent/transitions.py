@@ -7,13 +7,19 @@ returns a ConsentReceipt; an illegal move raises ConsentError and changes nothin
     none ─notice_shown→ notice_shown ─consent_asked→ asked ─consent_given→ awaiting_confirmation
     awaiting_confirmation ─confirmed→ confirmed          (the ONLY way into confirmed)
     notice_shown | asked | awaiting_confirmation ─refused→ refused
-    any but withdrawn/erased ─withdrawn→ withdrawn      (STOP: all purposes; "stop marketing": one)
+    any but withdrawn ─withdrawn→ withdrawn              (STOP: all purposes; "stop marketing": one)
     withdrawn | refused | expired ─opt_in_restart→ asked (START: a fresh double opt-in)
     any but confirmed ─external_first_optin→ awaiting_confirmation (web form; confirm by template)
     awaiting_confirmation ─expire(now)→ expired          (only once pending_since + expiry <= now)
     confirmed ─notice_version_changed→ asked             (consented to an older notice: ask again)
                                                         (every purpose confirmed under it, at once)
     any but erased ─erased→ erased;  erased ─notice_shown→ notice_shown (the pseudonym starts over)
+
+Why erased ─withdrawn→ withdrawn: erasure deletes what we hold, not the user's right to object.
+A STOP after "delete my data" must still silence the bot until START (invariant 4), and the
+opt-out needs its receipt and audit entry like any other; refusing the move dropped the STOP and
+the next "hi" got the privacy notice and the consent question. Erasure also forgets which notice
+the subject had seen (notice_version None), so a START after it shows the notice again.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ TRANSITIONS: dict[EventType, tuple[frozenset[ConsentState], ConsentState]] = {
     EventType.CONSENT_GIVEN: (frozenset({S.ASKED}), S.AWAITING_CONFIRMATION),
     EventType.CONFIRMED: (frozenset({S.AWAITING_CONFIRMATION}), S.CONFIRMED),
     EventType.REFUSED: (frozenset({S.NOTICE_SHOWN, S.ASKED, S.AWAITING_CONFIRMATION}), S.REFUSED),
-    EventType.WITHDRAWN: (_ALL - {S.WITHDRAWN, S.ERASED}, S.WITHDRAWN),
+    EventType.WITHDRAWN: (_ALL - {S.WITHDRAWN}, S.WITHDRAWN),
     EventType.OPT_IN_RESTART: (frozenset({S.WITHDRAWN, S.REFUSED, S.EXPIRED}), S.ASKED),
     EventType.EXTERNAL_FIRST_OPTIN: (_ALL - {S.CONFIRMED}, S.AWAITING_CONFIRMATION),
     EventType.EXPIRE: (frozenset({S.AWAITING_CONFIRMATION}), S.EXPIRED),
@@ -97,7 +103,9 @@ def apply(
     new_record = replace(
         record,
         state=target,
-        notice_version=notice_version,
+        # Erasure: the pseudonym starts over, so its record says it has seen no notice; the
+        # receipt keeps the version the erased consent was given under, as a withdrawal does.
+        notice_version=None if target is S.ERASED else notice_version,
         updated_at=event.at,
         pending_since=pending_since,
     )

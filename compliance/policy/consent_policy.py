@@ -54,6 +54,7 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from compliance.consent.answers import consent_answer
 from compliance.consent.keywords import classify
 from compliance.consent.settings import ComplianceSettings, load_settings
 from compliance.errors import ConfigError
@@ -153,17 +154,19 @@ class ConsentPolicy(Policy):
         has_user_message = latest is not None and bool(latest.intent or latest.text)
         at_user_turn = tracker.latest_action_name == ACTION_LISTEN_NAME and has_user_message
         text = latest.text if latest is not None else None
+        intent = (latest.intent or {}).get("name") if latest is not None else None
         return ConsentView(
             service_state=_slot_str(tracker, decision.SLOT_SERVICE),
             opted_out=bool(tracker.get_slot(decision.SLOT_OPTED_OUT)),
             notice_version_accepted=_slot_str(tracker, decision.SLOT_NOTICE_VERSION),
             current_notice_version=self.settings.notice_version,
-            latest_intent=(latest.intent or {}).get("name") if latest is not None else None,
+            latest_intent=intent,
             keyword=classify(text, self.settings.keywords),
             at_user_turn=at_user_turn,
             latest_action=None if at_user_turn else tracker.latest_action_name,
             pending_question=_pending_question(tracker) if at_user_turn else None,
             marketing_state=_slot_str(tracker, decision.SLOT_MARKETING),
+            answer=consent_answer(intent, text, self.settings.keywords),
         )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from compliance.consent.answers import Answer
 from compliance.consent.keywords import KeywordMatch
 
 ACTION_LISTEN = "action_listen"
@@ -100,6 +101,9 @@ class ConsentView:
     and awaits the answer: action_data_erase's "are you sure?", or action_consent_step (whose
     question, once order updates are confirmed, can only be the marketing one).
     marketing_state: the `consent_state_marketing` slot.
+    answer: the message as an answer to a consent question (compliance/consent/answers.py):
+    only YES (the Yes/Confirm payload or a keywords.confirm word) may lead to a consent step
+    where the flow is otherwise silent; the NLU's `affirm` alone is UNCLEAR.
     """
 
     service_state: str | None
@@ -112,6 +116,7 @@ class ConsentView:
     latest_action: str | None = None
     pending_question: str | None = None
     marketing_state: str | None = None
+    answer: Answer = Answer.NONE
 
     @property
     def consent_confirmed(self) -> bool:
@@ -183,7 +188,7 @@ def decide(view: ConsentView) -> Abstain | Run:
     if keyword is KeywordMatch.OPT_IN or intent == "opt_in":
         return Run(ACTION_OPT_IN, "opt-in requested: fresh double opt-in")
     if view.opted_out or view.service_state == "refused":
-        if intent == "affirm":
+        if view.answer is Answer.YES:
             # A confirmation tap may answer a newer web-form opt-in that the ledger holds but
             # the slots do not show yet; the action sends nothing if the ledger forbids it.
             return Run(ACTION_CONSENT_STEP, "possible confirmation of an external opt-in")
@@ -195,7 +200,8 @@ def decide(view: ConsentView) -> Abstain | Run:
         return Run(ACTION_DATA_ERASE, "answer to the erasure confirmation")
     if intent in _RIGHTS_INTENTS:
         return Run(_RIGHTS_INTENTS[intent], f"data-subject request: {intent}")
-    if view.marketing_answer_pending and intent in ("affirm", "deny"):
+    if view.marketing_answer_pending and view.answer is not Answer.NONE:
+        # A doubtful yes too: the consent step asks the marketing question again.
         return Run(ACTION_CONSENT_STEP, "answer to the marketing question")
     if view.consent_confirmed:
         return Abstain("consent confirmed")

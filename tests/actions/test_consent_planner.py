@@ -1,6 +1,7 @@
 """The consent planner as pure logic: ledger records and the user's answer in, ledger events,
 purposes and responses out. One table; the notice-version cases are the point of it (a new
-privacy notice asks again for every purpose confirmed under an older one)."""
+privacy notice asks again for every purpose confirmed under an older one), and so are the
+doubtful answers (the NLU's affirm on "??"), which never take a consent step."""
 
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ from typing import Any
 import pytest
 
 from actions.consent import Step, plan_consent_step, plan_opt_in
+from compliance.consent.answers import Answer
 from compliance.consent.model import ConsentRecord, ConsentState, EventType
 from compliance.consent.transitions import is_outdated, outdated_purposes
 
-S, E = ConsentState, EventType
+S, E, A = ConsentState, EventType, Answer
 NOW = "v2"  # the current privacy notice
 NOTICE, ASK, ASK_CONFIRM = "utter_privacy_notice", "utter_ask_consent", "utter_ask_confirm_consent"
 CONFIRMED, REFUSED = "utter_consent_confirmed", "utter_consent_refused"
 ASK_MKT, CONFIRM_MKT = "utter_ask_marketing_consent", "utter_ask_confirm_marketing"
 MKT_CONFIRMED, MKT_WITHDRAWN = "utter_marketing_confirmed", "utter_marketing_withdrawn"
+BACK_IN = "utter_opted_back_in_start"
 
 
 def records(service: tuple[S, str | None], marketing: tuple[S, str | None] = (S.NONE, None)):
@@ -31,149 +34,187 @@ def step(events: tuple = (), responses: tuple = (), purposes: tuple = ("service"
     return Step(tuple(events), tuple(responses), tuple(purposes))
 
 
-CASES: list[tuple[str, dict[str, Any], str | None, Step]] = [
-    # label, records, intent, expected step
+CASES: list[tuple[str, dict[str, Any], Answer, Step]] = [
+    # label, records, answer (compliance/consent/answers.py), expected step
     (
         "confirmed on the current notice: nothing to do",
         records((S.CONFIRMED, NOW), (S.CONFIRMED, NOW)),
-        "greet",
+        A.NONE,
         step(),
     ),
     (
         "notice changed, service only: service asked again",
         records((S.CONFIRMED, "v1")),
-        "order_status",
+        A.NONE,
         step((E.NOTICE_VERSION_CHANGED,), (NOTICE, ASK)),
     ),
     (
         "notice changed, service and marketing: both asked again in one move",
         records((S.CONFIRMED, "v1"), (S.CONFIRMED, "v1")),
-        "order_status",
+        A.NONE,
         step((E.NOTICE_VERSION_CHANGED,), (NOTICE, ASK), ("service", "marketing")),
     ),
     (
         "notice changed, marketing only (service refused): the marketing question",
         records((S.REFUSED, "v1"), (S.CONFIRMED, "v1")),
-        "greet",
+        A.NONE,
         step((E.NOTICE_VERSION_CHANGED,), (NOTICE, ASK_MKT), ("marketing",)),
     ),
     (
         "notice changed, withdrawn marketing stays withdrawn",
         records((S.CONFIRMED, "v1"), (S.WITHDRAWN, "v1")),
-        "greet",
+        A.NONE,
         step((E.NOTICE_VERSION_CHANGED,), (NOTICE, ASK)),
     ),
     (
         "notice changed twice: still one move for what was confirmed",
         records((S.CONFIRMED, "v0"), (S.CONFIRMED, "v1")),
-        "greet",
+        A.NONE,
         step((E.NOTICE_VERSION_CHANGED,), (NOTICE, ASK), ("service", "marketing")),
     ),
     (
         "re-asked, yes: first step for service only",
         records((S.ASKED, NOW), (S.ASKED, NOW)),
-        "affirm",
+        A.YES,
         step((E.CONSENT_GIVEN,), (ASK_CONFIRM,)),
     ),
     (
         "re-asked, confirm: service confirmed, then the marketing question",
         records((S.AWAITING_CONFIRMATION, NOW), (S.ASKED, NOW)),
-        "affirm",
+        A.YES,
         step((E.CONFIRMED,), (CONFIRMED, ASK_MKT)),
     ),
     (
         "first double opt-in, confirm: no marketing question for who never had it",
         records((S.AWAITING_CONFIRMATION, NOW)),
-        "affirm",
+        A.YES,
         step((E.CONFIRMED,), (CONFIRMED,)),
     ),
     (
         "re-asked, service refused: marketing stays asked, not asked now",
         records((S.AWAITING_CONFIRMATION, NOW), (S.ASKED, NOW)),
-        "deny",
+        A.NO,
         step((E.REFUSED,), (REFUSED,)),
     ),
     (
         "marketing question, yes: the marketing confirmation request",
         records((S.CONFIRMED, NOW), (S.ASKED, NOW)),
-        "affirm",
+        A.YES,
         step((E.CONSENT_GIVEN,), (CONFIRM_MKT,), ("marketing",)),
     ),
     (
         "marketing question, no: refused, order updates go on",
         records((S.CONFIRMED, NOW), (S.ASKED, NOW)),
-        "deny",
+        A.NO,
         step((E.REFUSED,), (MKT_WITHDRAWN,), ("marketing",)),
     ),
     (
         "marketing confirmation, confirm",
         records((S.CONFIRMED, NOW), (S.AWAITING_CONFIRMATION, NOW)),
-        "affirm",
+        A.YES,
         step((E.CONFIRMED,), (MKT_CONFIRMED,), ("marketing",)),
     ),
     (
         "marketing confirmation, not now",
         records((S.CONFIRMED, NOW), (S.AWAITING_CONFIRMATION, NOW)),
-        "deny",
+        A.NO,
         step((E.REFUSED,), (MKT_WITHDRAWN,), ("marketing",)),
     ),
     (
         "marketing question pending, something else: nothing",
         records((S.CONFIRMED, NOW), (S.ASKED, NOW)),
-        "order_status",
+        A.NONE,
         step(),
     ),
     (
         "web form for both: one tap confirms both",
         records((S.AWAITING_CONFIRMATION, NOW), (S.AWAITING_CONFIRMATION, NOW)),
-        "affirm",
+        A.YES,
         step((E.CONFIRMED,), (CONFIRMED,), ("service", "marketing")),
     ),
     (
         "service asked, offers awaiting their tap: a yes answers the open question",
         records((S.ASKED, NOW), (S.AWAITING_CONFIRMATION, NOW)),
-        "affirm",
+        A.YES,
         step((E.CONSENT_GIVEN,), (ASK_CONFIRM,)),
     ),
     (
         "service asked, offers awaiting their tap: a no refuses order updates only",
         records((S.ASKED, NOW), (S.AWAITING_CONFIRMATION, NOW)),
-        "deny",
+        A.NO,
         step((E.REFUSED,), (REFUSED,)),
     ),
     (
         "web form for offers only, after a refusal: the marketing confirmation",
         records((S.REFUSED, NOW), (S.AWAITING_CONFIRMATION, NOW)),
-        "affirm",
+        A.YES,
         step((E.CONFIRMED,), (MKT_CONFIRMED,), ("marketing",)),
     ),
     (
         "web form for offers only, not now",
         records((S.REFUSED, NOW), (S.AWAITING_CONFIRMATION, NOW)),
-        "deny",
+        A.NO,
         step((E.REFUSED,), (MKT_WITHDRAWN,), ("marketing",)),
     ),
     (
         "new user",
         records((S.NONE, None)),
-        "greet",
+        A.NONE,
         step((E.NOTICE_SHOWN, E.CONSENT_ASKED), (NOTICE, ASK)),
     ),
-    ("refused: silence", records((S.REFUSED, NOW)), "greet", step()),
+    ("refused: silence", records((S.REFUSED, NOW)), A.NONE, step()),
+    # A doubtful yes (typed noise the NLU calls affirm) never moves consent: the same question.
+    ("asked, doubtful yes: asked again", records((S.ASKED, NOW)), A.UNCLEAR, step((), (ASK,))),
+    (
+        "awaiting confirmation, doubtful yes: the confirmation request again",
+        records((S.AWAITING_CONFIRMATION, NOW)),
+        A.UNCLEAR,
+        step((), (ASK_CONFIRM,)),
+    ),
+    (
+        "web form for both, doubtful yes: confirms neither",
+        records((S.AWAITING_CONFIRMATION, NOW), (S.AWAITING_CONFIRMATION, NOW)),
+        A.UNCLEAR,
+        step((), (ASK_CONFIRM,)),
+    ),
+    (
+        "marketing question, doubtful yes: asked again",
+        records((S.CONFIRMED, NOW), (S.ASKED, NOW)),
+        A.UNCLEAR,
+        step((), (ASK_MKT,), ("marketing",)),
+    ),
+    (
+        "marketing confirmation, doubtful yes: the confirmation request again",
+        records((S.CONFIRMED, NOW), (S.AWAITING_CONFIRMATION, NOW)),
+        A.UNCLEAR,
+        step((), (CONFIRM_MKT,), ("marketing",)),
+    ),
+    (
+        "web form for offers only after a refusal, doubtful yes: nothing",
+        records((S.REFUSED, NOW), (S.AWAITING_CONFIRMATION, NOW)),
+        A.UNCLEAR,
+        step(),
+    ),
+    (
+        "opted out, doubtful yes: silence",
+        records((S.WITHDRAWN, NOW), (S.WITHDRAWN, NOW)),
+        A.UNCLEAR,
+        step(),
+    ),
     (
         "opted out: silence, even with marketing confirmed under an old notice",
         records((S.WITHDRAWN, "v1"), (S.WITHDRAWN, "v1")),
-        "greet",
+        A.NONE,
         step(),
     ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("recs", "intent", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+    ("recs", "answer", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
 )
-def test_plan_consent_step(recs: dict, intent: str | None, expected: Step) -> None:
-    assert plan_consent_step(recs, NOW, intent) == expected
+def test_plan_consent_step(recs: dict, answer: Answer, expected: Step) -> None:
+    assert plan_consent_step(recs, NOW, answer) == expected
 
 
 OPT_IN_CASES = [
@@ -191,6 +232,26 @@ OPT_IN_CASES = [
         "START, service current but marketing outdated: marketing asked again",
         records((S.CONFIRMED, NOW), (S.CONFIRMED, "v1")),
         step((E.NOTICE_VERSION_CHANGED,), (NOTICE, ASK_MKT), ("marketing",)),
+    ),
+    (
+        "START after STOP, the notice seen is the current one: the question",
+        records((S.WITHDRAWN, NOW), (S.WITHDRAWN, NOW)),
+        step((E.OPT_IN_RESTART,), (BACK_IN, ASK)),
+    ),
+    (
+        "START after a STOP that followed an erasure (no notice on record): notice and question",
+        records((S.WITHDRAWN, None), (S.WITHDRAWN, None)),
+        step((E.OPT_IN_RESTART,), (BACK_IN, NOTICE, ASK)),
+    ),
+    (
+        "START after STOP, the notice changed since: notice and question",
+        records((S.WITHDRAWN, "v1"), (S.WITHDRAWN, "v1")),
+        step((E.OPT_IN_RESTART,), (BACK_IN, NOTICE, ASK)),
+    ),
+    (
+        "START after an erasure without STOP: notice and question, as for a newcomer",
+        records((S.ERASED, None), (S.ERASED, None)),
+        step((E.NOTICE_SHOWN, E.CONSENT_ASKED), (NOTICE, ASK)),
     ),
 ]
 

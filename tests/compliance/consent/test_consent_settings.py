@@ -40,6 +40,22 @@ CASES = [
         "keywords.opt_in: 'stop' is also in keywords.opt_out",
     ),
     ("keyword without letters", "keywords.opt_in", ["!!"], "has no letters"),
+    ("missing confirmation words", "keywords.confirm", KeyError, "keywords.confirm: is required"),
+    ("empty confirmation words", "keywords.confirm", [], "keywords.confirm: must be a non-empty"),
+    (
+        "unquoted YES is a YAML boolean, not a word",
+        "keywords.confirm",
+        [True],
+        "keywords.confirm[0]: must be a non-empty string",
+    ),
+    ("emoji is no confirmation word", "keywords.confirm", ["👍"], "has no letters"),
+    (
+        "confirmation word that opts in",
+        "keywords.confirm",
+        ["YES", "start"],
+        "keywords.confirm: 'start' is also in keywords.opt_in",
+    ),
+    ("unknown keyword list", "keywords.confirmm", ["YES"], "keywords.confirmm: unknown key"),
     (
         "missing marketing purpose",
         "purposes.marketing",
@@ -126,6 +142,7 @@ def test_the_shipped_file_is_valid() -> None:
     assert s.pending_expiry.total_seconds() == 72 * 3600
     assert set(s.purposes) == {"service", "marketing"}
     assert s.confirmation_template["it"].language == "it"
+    assert {"YES", "CONFIRM", "SÌ", "CONFERMO"} <= set(s.confirm_keywords)
 
 
 def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:

@@ -41,6 +41,7 @@ LEGAL = [
     ("notice changed", S.CONFIRMED, E.NOTICE_VERSION_CHANGED, S.ASKED),
     ("erase confirmed", S.CONFIRMED, E.ERASED, S.ERASED),
     ("erased starts over", S.ERASED, E.NOTICE_SHOWN, S.NOTICE_SHOWN),
+    ("stop after erasure", S.ERASED, E.WITHDRAWN, S.WITHDRAWN),
     ("expired starts over", S.EXPIRED, E.NOTICE_SHOWN, S.NOTICE_SHOWN),
 ]
 
@@ -78,6 +79,18 @@ def test_legal_moves_return_a_receipt(start: S, event: E, end: S) -> None:
 def test_illegal_moves_raise(start: S, event: E) -> None:
     with pytest.raises(ConsentError):
         apply(rec(start, pending=T0), ev(event), pending_expiry=EXPIRY)
+
+
+def test_erasure_forgets_the_notice_and_a_stop_after_it_silences() -> None:
+    """After "delete my data" the record holds no notice version (the subject starts over);
+    a STOP still withdraws, with a receipt; START then restarts the double opt-in."""
+    erased, receipt = apply(rec(S.CONFIRMED, "v1"), ev(E.ERASED, version=None))
+    assert erased.notice_version is None and receipt.notice_version == "v1"
+    withdrawn, receipt = apply(erased, ev(E.WITHDRAWN, version=None))
+    assert withdrawn.state is S.WITHDRAWN and receipt.from_state is S.ERASED
+    assert events_to_ask(withdrawn.state) == (E.OPT_IN_RESTART,)
+    asked, _ = apply(withdrawn, ev(E.OPT_IN_RESTART, version="v2"))
+    assert asked.state is S.ASKED and asked.notice_version == "v2"
 
 
 def test_expire_only_when_due() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from compliance.consent.keywords import KeywordMatch, classify, normalize
+from compliance.consent.keywords import KeywordMatch, classify, is_confirmation, normalize
 from compliance.consent.settings import load_settings
 
 SETTINGS = load_settings("bot/compliance.yml")
@@ -43,6 +43,39 @@ CASES = [
 @pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_classify(text: str | None, expected: KeywordMatch) -> None:
     assert classify(text, SETTINGS.keywords) is expected
+
+
+CONFIRM_CASES = [
+    ("yes", "YES", True),
+    ("yes lower with mark", "yes!", True),
+    ("confirm", "Confirm", True),
+    ("si accented", "Sì", True),
+    ("si plain", "si", True),
+    ("si va bene", "sì, va bene", True),
+    ("confermo", "confermo.", True),
+    # negatives: whole message only, no noise
+    ("question marks", "??", False),
+    ("emoji", "👍", False),
+    ("yes inside a sentence", "yes but what for?", False),
+    ("yesterday", "yesterday", False),
+    ("payload is not a word", "/affirm", False),
+    ("opt-in is not a confirmation", "START", False),
+    ("empty", "", False),
+    ("none", None, False),
+    ("very long", "yes " * 100, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [c[1:] for c in CONFIRM_CASES], ids=[c[0] for c in CONFIRM_CASES]
+)
+def test_is_confirmation(text: str | None, expected: bool) -> None:
+    assert is_confirmation(text, SETTINGS.keywords) is expected
+
+
+def test_confirmation_words_are_not_commands() -> None:
+    """classify() stays about STOP/START lists: a "yes" pre-empts nothing."""
+    assert classify("YES", SETTINGS.keywords) is KeywordMatch.NONE
 
 
 NORMALIZE = [

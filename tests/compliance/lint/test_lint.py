@@ -156,8 +156,32 @@ SETTINGS_CASES = [
     ("shipped settings", {}, []),
     (
         "empty opt-in list",
-        {"keywords": {"opt_out": ["STOP"], "opt_in": [], "marketing_stop": ["STOP MARKETING"]}},
+        {
+            "keywords": {
+                "opt_out": ["STOP"],
+                "opt_in": [],
+                "marketing_stop": ["STOP MARKETING"],
+                "confirm": ["YES"],
+            }
+        },
         [("keywords.opt_in", "non-empty list")],
+    ),
+    (
+        "no confirmation words",
+        {"keywords": {"opt_out": ["STOP"], "opt_in": ["START"], "marketing_stop": ["NO ADS"]}},
+        [("keywords.confirm", "is required")],
+    ),
+    (
+        "empty confirmation words",
+        {
+            "keywords": {
+                "opt_out": ["STOP"],
+                "opt_in": ["START"],
+                "marketing_stop": ["NO ADS"],
+                "confirm": [],
+            }
+        },
+        [("keywords.confirm", "non-empty list")],
     ),
     (
         "notice without link",

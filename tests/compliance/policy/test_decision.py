@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from compliance.consent.answers import Answer as A
 from compliance.consent.keywords import KeywordMatch as K
 from compliance.policy.decision import (
     ALLOWED_BEFORE_CONSENT,
@@ -54,8 +55,13 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
     ),
     (
         "refused, taps confirm",
-        {"service_state": "refused", "latest_intent": "affirm"},
+        {"service_state": "refused", "latest_intent": "affirm", "answer": A.YES},
         Run("action_consent_step", ""),
+    ),
+    (
+        "refused, typed noise the NLU calls affirm: silence",
+        {"service_state": "refused", "latest_intent": "affirm", "answer": A.UNCLEAR},
+        Run("action_listen", ""),
     ),
     ("refused, START", {"service_state": "refused", "keyword": K.OPT_IN}, Run("action_opt_in", "")),
     ("confirmed, business", {**OK, "latest_intent": "order_status"}, Abstain("")),
@@ -104,8 +110,13 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
     ),
     (
         "opted out, stale slot and confirm tap",
-        {**OK, "opted_out": True, "latest_intent": "affirm"},
+        {**OK, "opted_out": True, "latest_intent": "affirm", "answer": A.YES},
         Run("action_consent_step", ""),
+    ),
+    (
+        "opted out, typed noise the NLU calls affirm: silence",
+        {**OK, "opted_out": True, "latest_intent": "affirm", "answer": A.UNCLEAR},
+        Run("action_listen", ""),
     ),
     ("confirmed, export", {**OK, "latest_intent": "ask_my_data"}, Run("action_data_export", "")),
     ("confirmed, erase", {**OK, "latest_intent": "delete_my_data"}, Run("action_data_erase", "")),
@@ -135,6 +146,7 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
             **OK,
             "marketing_state": "asked",
             "latest_intent": "affirm",
+            "answer": A.YES,
             "pending_question": "action_consent_step",
         },
         Run("action_consent_step", ""),
@@ -145,6 +157,7 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
             **OK,
             "marketing_state": "asked",
             "latest_intent": "deny",
+            "answer": A.NO,
             "pending_question": "action_consent_step",
         },
         Run("action_consent_step", ""),
@@ -155,6 +168,18 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
             **OK,
             "marketing_state": "awaiting_confirmation",
             "latest_intent": "affirm",
+            "answer": A.YES,
+            "pending_question": "action_consent_step",
+        },
+        Run("action_consent_step", ""),
+    ),
+    (
+        "marketing confirmation, typed noise: the consent step asks again",
+        {
+            **OK,
+            "marketing_state": "awaiting_confirmation",
+            "latest_intent": "affirm",
+            "answer": A.UNCLEAR,
             "pending_question": "action_consent_step",
         },
         Run("action_consent_step", ""),
@@ -308,6 +333,7 @@ VIEWS = st.builds(
     latest_action=st.sampled_from([None, "action_consent_step", "utter_greet", "utter_help"]),
     pending_question=st.sampled_from([None, "action_data_erase", "action_consent_step"]),
     marketing_state=st.sampled_from([None, "none", "asked", "awaiting_confirmation", "confirmed"]),
+    answer=st.sampled_from(list(A)),
 )
 
 
