@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from compliance.consent.answers import AFFIRM_PAYLOAD
 from compliance.consent.settings import parse_settings
 from compliance.errors import ConfigError
 from compliance.policy.decision import (
@@ -45,6 +46,14 @@ RASA_DEFAULT_PRIORITIES = {
     "TEDPolicy": 1,
 }
 ITALIAN = {"type": "slot", "name": "language", "value": "it"}
+# The consent questions: a tap on their Yes / Confirm button must send AFFIRM_PAYLOAD, the only
+# tap the consent flow takes as consent (compliance/consent/answers.py).
+CONSENT_QUESTIONS = (
+    "utter_ask_consent",
+    "utter_ask_confirm_consent",
+    "utter_ask_marketing_consent",
+    "utter_ask_confirm_marketing",
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -127,6 +136,24 @@ def check_button_limits(domain: Mapping[str, Any], file: str = "domain.yml") -> 
                             f"{kind} title {title!r} has {len(title)} characters; max {limit}",
                         )
                     )
+    return findings
+
+
+def check_confirm_buttons(domain: Mapping[str, Any], file: str = "domain.yml") -> list[Finding]:
+    """Every variation of a consent question offers a button with the payload the consent flow
+    takes as yes; another payload ("/yes") would make every tap a question asked again."""
+    responses = domain.get("responses") or {}
+    findings = []
+    for name in CONSENT_QUESTIONS:
+        for index, variation in enumerate(responses.get(name) or []):
+            if isinstance(variation, dict) and AFFIRM_PAYLOAD not in _payloads(variation):
+                findings.append(
+                    Finding(
+                        file,
+                        f"{name}[{index}]",
+                        f"no button with payload {AFFIRM_PAYLOAD!r}: no tap can give consent",
+                    )
+                )
     return findings
 
 

@@ -38,6 +38,7 @@ def run_lint(root: Path) -> list[Finding]:
     if isinstance(domain, dict):
         findings += checks.check_responses(domain, DOMAIN)
         findings += checks.check_button_limits(domain, DOMAIN)
+        findings += checks.check_confirm_buttons(domain, DOMAIN)
         findings += checks.check_domain_wiring(domain, DOMAIN)
     config = _load(root, CONFIG, findings)
     if isinstance(config, dict):

@@ -152,6 +152,40 @@ def test_checks(check, fixture: str, expected: list[tuple[str, str]]) -> None:
         assert finding.item == item and message in finding.message, finding
 
 
+YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+CONFIRM_BUTTON_CASES = [
+    # label, responses, expected items with a finding
+    ("affirm payload in both languages", {"utter_ask_consent": [{"buttons": YES_NO}] * 2}, []),
+    (
+        "italian variation with another payload",
+        {
+            "utter_ask_confirm_consent": [
+                {"buttons": YES_NO},
+                {"buttons": [{"title": "Sì", "payload": "/yes"}]},
+            ]
+        },
+        ["utter_ask_confirm_consent[1]"],
+    ),
+    (
+        "marketing question without buttons",
+        {"utter_ask_marketing_consent": [{"text": "Offers?"}]},
+        ["utter_ask_marketing_consent[0]"],
+    ),
+    ("other responses are not consent questions", {"utter_greet": [{"text": "hi"}]}, []),
+]
+
+
+@pytest.mark.parametrize(
+    ("responses", "expected"),
+    [c[1:] for c in CONFIRM_BUTTON_CASES],
+    ids=[c[0] for c in CONFIRM_BUTTON_CASES],
+)
+def test_confirm_buttons(responses: dict, expected: list[str]) -> None:
+    findings = checks.check_confirm_buttons({"responses": responses})
+    assert [f.item for f in findings] == expected
+    assert all("/affirm" in f.message for f in findings)
+
+
 SETTINGS_CASES = [
     ("shipped settings", {}, []),
     (
