@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -37,6 +38,9 @@ from connectors.whatsapp.turn_thread import TurnThread
 from connectors.whatsapp.webhook_receiver import WebhookReceiver
 
 logger = logging.getLogger(__name__)
+
+# How long a thread may hold the interpreter lock while another waits (Python's default: 5 ms).
+SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 class WhatsAppInput(InputChannel):
@@ -124,6 +128,10 @@ class WhatsAppInput(InputChannel):
 
         @bp.listener("after_server_start")
         async def start(app: Any, loop: Any) -> None:
+            # The turn thread is CPU-bound (NLU, policies) and keeps the interpreter lock for
+            # up to the switch interval (5 ms) each time the server's loop asks for it; a
+            # webhook needs the lock several times, so acknowledgements waited tens of ms.
+            sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
             turns.start()
             await turns.run_here(start_queue())
             self.housekeeper.start()
