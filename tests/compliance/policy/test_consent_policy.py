@@ -152,6 +152,36 @@ CASES: list[tuple[str, list[Any], dict[str, Any], str | None]] = [
         {"consent_state_service": "refused"},
         "action_listen",
     ),
+    # What counts as yes is read from the tracker's text (compliance/consent/answers.py).
+    (
+        "opted out, '??' the NLU calls affirm: silence",
+        [("user", "affirm", "??")],
+        {"opted_out": True, "consent_state_service": "withdrawn"},
+        "action_listen",
+    ),
+    (
+        "opted out, the confirmation template's tap: the consent step",
+        [("user", "affirm", "/affirm")],
+        {"opted_out": True, "consent_state_service": "withdrawn"},
+        "action_consent_step",
+    ),
+    (
+        "refused, a typed confirmation word: the consent step",
+        [("user", "affirm", "Confermo")],
+        {"consent_state_service": "refused"},
+        "action_consent_step",
+    ),
+    (
+        "marketing question, an emoji the NLU calls affirm: asked again by the consent step",
+        [
+            ("user", "affirm", "/affirm"),
+            ("bot", "action_consent_step"),
+            L,
+            ("user", "affirm", "🙂"),
+        ],
+        {**CONFIRMED, "consent_state_marketing": "asked"},
+        "action_consent_step",
+    ),
 ]
 
 
