@@ -7,7 +7,15 @@ import pytest
 
 from compliance.consent.answers import AFFIRM_PAYLOAD, Answer, consent_answer
 from compliance.consent.settings import load_settings
-from connectors.whatsapp.inbound_mapping import neutralize_text
+from connectors.whatsapp.inbound_mapping import neutralize_text, to_rasa_input
+from connectors.whatsapp.webhook_models import (
+    ButtonReply,
+    InboundMessage,
+    MessageType,
+    SenderRef,
+    TemplateButton,
+    Text,
+)
 
 KEYWORDS = load_settings("bot/compliance.yml").keywords
 
@@ -62,3 +70,38 @@ def test_the_buttons_and_the_template_send_the_payload_that_counts() -> None:
     from connectors.whatsapp.confirmation import CONFIRM_PAYLOAD
 
     assert CONFIRM_PAYLOAD == AFFIRM_PAYLOAD
+
+
+def _inbound(content) -> InboundMessage:  # noqa: ANN001
+    return InboundMessage(
+        message_id="wamid.X",
+        timestamp=1750000000,
+        phone_number_id="106540352242922",
+        display_phone_number="15550783881",
+        sender=SenderRef(phone="+393331234567"),
+        type=MessageType.TEXT,
+        content=content,
+    )
+
+
+CHOICES = {"1": "/affirm", "2": "/deny"}
+CHANNEL_CASES = [
+    # label, what the user did on WhatsApp, answer once the channel mapped it for Rasa
+    ("tap on Confirm", ButtonReply(id="/affirm", title="Confirm"), Answer.YES),
+    ("typed 1 for the numbered Confirm", Text("1"), Answer.YES),
+    ("typed 2 for the numbered Not now", Text("2."), Answer.NO),
+    ("template quick reply", TemplateButton(payload="/affirm", text="Confirm"), Answer.YES),
+    ("typed /affirm", Text("/affirm"), Answer.UNCLEAR),
+    ("typed ??", Text("??"), Answer.UNCLEAR),
+]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"), [c[1:] for c in CHANNEL_CASES], ids=[c[0] for c in CHANNEL_CASES]
+)
+def test_what_the_whatsapp_channel_hands_rasa(content, expected: Answer) -> None:  # noqa: ANN001
+    """Through the channel's own mapping; the NLU is assumed to say affirm (deny for "/deny",
+    as Rasa's payload parsing does), its worst case."""
+    text = to_rasa_input(_inbound(content), CHOICES).text
+    intent = "deny" if text == "/deny" else "affirm"
+    assert consent_answer(intent, text, KEYWORDS) is expected
