@@ -4,7 +4,8 @@ Why lazy: `rasa run actions` imports every action module at start-up; building t
 would make a missing key file crash the import with an unrelated-looking traceback. Built on the
 first consent action instead, it fails with a ComplianceContextError that names the variable to
 fix (SIGILLO_KEY_FILE, SIGILLO_DATABASE_URL). Why one per process: the audit log owns a private
-writer pool and the ledger and key store cache; one engine serves them all.
+writer pool and the ledger and key store cache; one engine serves them all. The parts are built
+by compliance.context, as in the Rasa server; this module only adds what the actions use.
 
 Tests replace the context with `set_context(ComplianceContext(...))`, injecting fakes for the
 parts another team is still writing (the key store, the tracker store).
@@ -22,8 +23,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from compliance.audit import NewEntry
-from compliance.consent import ComplianceSettings, ConsentLedger, load_settings
-from compliance.errors import ComplianceError
+from compliance.consent import ComplianceSettings, ConsentLedger
+from compliance.errors import ComplianceError, KeyringError, StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,6 @@ ENV_KEY_FILE = "SIGILLO_KEY_FILE"
 ENV_DATABASE_URL = "SIGILLO_DATABASE_URL"
 ENV_DATA_DIR = "SIGILLO_DATA_DIR"
 ENV_COMPLIANCE_FILE = "SIGILLO_COMPLIANCE_FILE"
-DEFAULT_COMPLIANCE_FILE = "bot/compliance.yml"
 COMPONENT = "action_server"
 
 
@@ -102,77 +102,44 @@ def set_context(context: ComplianceContext | None) -> None:
 
 
 def build_context(environ: Mapping[str, str] | None = None) -> ComplianceContext:
-    """Keys from SIGILLO_KEY_FILE (or the SIGILLO_* key variables), the database at
-    SIGILLO_DATABASE_URL (or the SQLite default under SIGILLO_DATA_DIR), migrated to head."""
+    """The same compliance layer as the Rasa server's (compliance.context.build_context: keys
+    from SIGILLO_KEY_FILE, the database at SIGILLO_DATABASE_URL migrated to head, the settings),
+    with each failure named by the variable to fix."""
+    from compliance.context import build_context as build_shared_context
+
     env = os.environ if environ is None else environ
-    settings_path = env.get(ENV_COMPLIANCE_FILE, "").strip() or DEFAULT_COMPLIANCE_FILE
     try:
-        settings = load_settings(settings_path)
+        core = build_shared_context(env, component=COMPONENT)
+    except KeyringError as exc:
+        raise ComplianceContextError(
+            f"{ENV_KEY_FILE}: the action server cannot load its keyring ({exc})"
+        ) from exc
+    except StorageUnavailable as exc:
+        raise _database_error(exc) from exc
     except ComplianceError as exc:
         raise ComplianceContextError(f"{ENV_COMPLIANCE_FILE}: {exc}") from exc
-    keyring = _keyring(env)
-    engine = _engine(env)
-
-    from compliance.audit import AuditLog
-    from compliance.consent.audit_adapter import audit_hook
-
-    audit = AuditLog(engine, keyring.audit_signing_key)
-    ledger = ConsentLedger.from_settings(
-        engine, keyring.pseudonym_key, settings, audit_hook(audit.append, COMPONENT)
-    )
-    keys, vault = _identity(engine, keyring)
+    except Exception as exc:  # noqa: BLE001 - the driver's errors: the database is the fix
+        raise _database_error(exc) from exc
     data_dir = Path(env.get(ENV_DATA_DIR, "").strip() or "data").resolve()
-    logger.info("compliance context ready (dialect=%s)", engine.dialect.name)
+    logger.info("compliance context ready (dialect=%s)", core.engine.dialect.name)
     return ComplianceContext(
-        settings=settings,
-        ledger=ledger,
-        audit=audit,
-        hash_key=keyring.pseudonym_key,
-        subject_keys=keys,
-        vault=vault,
-        tracker_store=_tracker_store(engine, keys),
-        media=_media(engine, keys),
+        settings=core.settings,
+        ledger=core.ledger,
+        audit=core.audit,
+        hash_key=core.keyring.pseudonym_key,
+        subject_keys=core.keys,
+        vault=core.vault,
+        tracker_store=_tracker_store(core.engine, core.keys),
+        media=_media(core.engine, core.keys),
         data_dir=data_dir,
     )
 
 
-def _keyring(env: Mapping[str, str]) -> Any:
-    try:
-        from compliance.keys import load_keyring
-    except ImportError as exc:
-        raise ComplianceContextError(
-            f"compliance.keys is not installed; cannot read {ENV_KEY_FILE}"
-        ) from exc
-    try:
-        return load_keyring(environ=env)
-    except ComplianceError as exc:
-        raise ComplianceContextError(
-            f"{ENV_KEY_FILE}: the action server cannot load its keyring ({exc})"
-        ) from exc
-
-
-def _engine(env: Mapping[str, str]) -> Any:
-    from compliance.storage import create_engine_from_url, default_database_url, migrate
-
-    try:
-        engine = create_engine_from_url(default_database_url(env))
-        migrate(engine)
-    except Exception as exc:  # noqa: BLE001 - any failure here means the same fix
-        raise ComplianceContextError(
-            f"{ENV_DATABASE_URL}: the compliance database is unreachable or cannot be migrated "
-            f"({type(exc).__name__}; the URL is not shown)"
-        ) from exc
-    return engine
-
-
-def _identity(engine: Any, keyring: Any) -> tuple[Any | None, Any | None]:
-    try:
-        from compliance.identity import IdentityVault, SubjectKeyStore
-    except ImportError:
-        logger.warning("compliance.identity unavailable: erasure cannot crypto-shred")
-        return None, None
-    keys = SubjectKeyStore(engine, keyring)
-    return keys, IdentityVault(engine, keys)
+def _database_error(exc: Exception) -> ComplianceContextError:
+    return ComplianceContextError(
+        f"{ENV_DATABASE_URL}: the compliance database is unreachable or cannot be migrated "
+        f"({type(exc).__name__}; the URL is not shown)"
+    )
 
 
 def _media(engine: Any, keys: Any | None) -> Any | None:
