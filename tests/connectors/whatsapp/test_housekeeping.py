@@ -105,22 +105,11 @@ def test_interval_must_be_positive(interval: float) -> None:
 
 @pytest.fixture
 def gate(tmp_path: Path):  # type: ignore[no-untyped-def]
-    from compliance.context import build_context
     from compliance.gate import ComplianceGate
-    from compliance.keys import write_new_keyfile
+    from tests.compliance_env import compliance_context
 
-    write_new_keyfile(tmp_path / "keys.json")
-    settings = (REPO / "bot" / "compliance.yml").read_text(encoding="utf-8")
-    settings = settings.replace(
-        "pending_confirmation_sweep_minutes: 15", "pending_confirmation_sweep_minutes: 0.001"
-    )
-    (tmp_path / "compliance.yml").write_text(settings, encoding="utf-8")
-    env = {
-        "SIGILLO_KEY_FILE": str(tmp_path / "keys.json"),
-        "SIGILLO_DATABASE_URL": f"sqlite:///{tmp_path / 'sigillo.db'}",
-        "SIGILLO_COMPLIANCE_FILE": str(tmp_path / "compliance.yml"),
-    }
-    context = build_context(env, component="channel")
+    sweep = {"pending_confirmation_sweep_minutes: 15": "pending_confirmation_sweep_minutes: 0.001"}
+    context = compliance_context(tmp_path, settings_edits=sweep)
     yield ComplianceGate(context), tmp_path
     context.audit.close()
 

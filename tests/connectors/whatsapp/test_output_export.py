@@ -10,16 +10,14 @@ from pathlib import Path
 import pytest
 
 from compliance.audit.reader import iter_entries
-from compliance.context import build_context
 from compliance.gate import ComplianceGate
-from compliance.keys import write_new_keyfile
 from connectors.whatsapp.gate import EXPORT_DOCUMENT
 from connectors.whatsapp.inbox import Inbox
 from connectors.whatsapp.output_channel import WhatsAppOutput
 from connectors.whatsapp.sender_identity import IdentifierKind, SubjectIdentifier
 from devstack.consent import grant_consent
+from tests.compliance_env import compliance_context
 
-REPO = Path(__file__).resolve().parents[3]
 PHONE = SubjectIdentifier(IdentifierKind.PHONE, "+393331112233")
 
 
@@ -32,16 +30,7 @@ class NoGraph:
 
 @pytest.fixture
 def context(tmp_path: Path):  # type: ignore[no-untyped-def]
-    write_new_keyfile(tmp_path / "keys.json")
-    context = build_context(
-        {
-            "SIGILLO_KEY_FILE": str(tmp_path / "keys.json"),
-            "SIGILLO_DATABASE_URL": f"sqlite:///{tmp_path / 'sigillo.db'}",
-            "SIGILLO_COMPLIANCE_FILE": str(REPO / "bot" / "compliance.yml"),
-            "SIGILLO_DATA_DIR": str(tmp_path),
-        },
-        component="channel",
-    )
+    context = compliance_context(tmp_path)
     yield context
     context.audit.close()
 

@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from compliance.keys import write_new_keyfile
 from compliance.storage import create_engine_from_url, migrate
 from connectors.whatsapp.receiver_pool import ReceiverPool, WebhookWorkersFailed, _ready
 from connectors.whatsapp.simulator.webhooks import sign
+from tests.compliance_env import compliance_env
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "whatsapp"
-REPO = Path(__file__).resolve().parents[3]
 SECRET = "pool-test-secret"
 CREDENTIALS = {
     "app_secret": SECRET,
@@ -31,13 +30,11 @@ CREDENTIALS = {
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """The environment a Rasa server would give its worker: key file, database, settings."""
-    write_new_keyfile(tmp_path / "keys.json")
-    url = f"sqlite:///{tmp_path / 'sigillo.db'}"
-    monkeypatch.setenv("SIGILLO_KEY_FILE", str(tmp_path / "keys.json"))
-    monkeypatch.setenv("SIGILLO_DATABASE_URL", url)
-    monkeypatch.setenv("SIGILLO_COMPLIANCE_FILE", str(REPO / "bot" / "compliance.yml"))
-    migrate(create_engine_from_url(url))
-    return url
+    env = compliance_env(tmp_path)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    migrate(create_engine_from_url(env["SIGILLO_DATABASE_URL"]))
+    return env["SIGILLO_DATABASE_URL"]
 
 
 def inbox_rows(url: str) -> int:
