@@ -37,6 +37,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.compliance_context import ComplianceContext, get_context
 from actions.consent import latest_intent
 from compliance.consent import ConsentReceipt
+from compliance.consent.answers import Answer, consent_answer
 from compliance.policy import decision
 
 EXPORT_FORMAT = "sigillo-data-export/v1"
@@ -151,7 +152,7 @@ def erase_pending(events: Sequence[Mapping[str, Any]]) -> bool:
             if last_bot_action != decision.ACTION_DATA_ERASE:
                 return False
             intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            return intent == "delete_my_data"
+            return intent in decision.ERASE_ASKED_AFTER_INTENTS
         if seen_current_user and kind == "action" and last_bot_action is None:
             if event.get("name") != "action_listen":
                 last_bot_action = event.get("name")
@@ -264,7 +265,7 @@ class ActionDataExport(Action):
 
 
 class ActionDataErase(Action):
-    """"Delete my data": asks first; on affirm erases everything and says so once."""
+    """"Delete my data": asks first; on an explicit yes erases everything and says so once."""
 
     def name(self) -> str:
         return decision.ACTION_DATA_ERASE
@@ -272,15 +273,19 @@ class ActionDataErase(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[SdkEvent]:
-        intent = latest_intent(tracker)
-        if not erase_pending(tracker.events) or intent not in ("affirm", "deny"):
+        # Erasure cannot be undone: it takes the same unambiguous yes as consent (the button's
+        # payload or a keywords.confirm word), never a classifier's guess that "??" is affirm.
+        ctx = get_context()
+        text = tracker.latest_message.get("text")
+        answer = consent_answer(latest_intent(tracker), text, ctx.settings.keywords)
+        if not erase_pending(tracker.events) or answer in (Answer.NONE, Answer.UNCLEAR):
             dispatcher.utter_message(response=ASK_DELETE)
             return []
-        if intent == "deny":
+        if answer is Answer.NO:
             if DELETE_CANCELLED in (domain.get("responses") or {}):
                 dispatcher.utter_message(response=DELETE_CANCELLED)
             return []
-        await erase_subject(get_context(), tracker.sender_id)
+        await erase_subject(ctx, tracker.sender_id)
         dispatcher.utter_message(response=DELETED)
         return [AllSlotsReset(), Restarted()]
 

@@ -179,7 +179,8 @@ def _pending_question(tracker: DialogueStateTracker) -> str | None:
     """The consent action whose question the current user message answers, else None.
 
     Walk back from the current user message: the last bot action before it, and the user
-    message that action answered. The erasure action asks when it answered delete_my_data;
+    message that action answered. The erasure action asks when it answered delete_my_data (or
+    asked again after a doubtful yes);
     the consent step asks a question whenever it speaks (decision.ConsentView.pending_question).
     """
     events = list(tracker.events)
@@ -191,7 +192,13 @@ def _pending_question(tracker: DialogueStateTracker) -> str | None:
                 seen_current_user = True
                 continue
             if last_bot_action == decision.ACTION_DATA_ERASE:
-                return last_bot_action if event.intent_name == "delete_my_data" else None
+                asked = event.intent_name == "delete_my_data" or (
+                    # A doubtful yes it asked again after; an explicit one erased (and the
+                    # ledger's erased state, mirrored in the slot, says the question is over).
+                    event.intent_name in decision.ERASE_ASKED_AFTER_INTENTS
+                    and tracker.get_slot(decision.SLOT_SERVICE) != "erased"
+                )
+                return last_bot_action if asked else None
             if last_bot_action == decision.ACTION_CONSENT_STEP:
                 return last_bot_action
             return None

@@ -26,7 +26,10 @@ ACTION_OPT_OUT = "action_opt_out"  # STOP (all purposes) or stop_marketing (mark
 ACTION_OPT_IN = "action_opt_in"  # START after opt-out or refusal: fresh double opt-in
 ACTION_PRIVACY_NOTICE = "action_privacy_notice"
 ACTION_DATA_EXPORT = "action_data_export"
-ACTION_DATA_ERASE = "action_data_erase"  # asks for confirmation, then erases on affirm
+ACTION_DATA_ERASE = "action_data_erase"  # asks for confirmation, then erases on an explicit yes
+# The erasure question stands after the action answered one of these: the request itself, or a
+# doubtful yes it asked again after (an explicit yes erases and restarts; a no cancels).
+ERASE_ASKED_AFTER_INTENTS = frozenset({"delete_my_data", "affirm"})
 # After STOP the bot may not write, but a data-subject request must still be served (GDPR art.
 # 12, 15, 17): it is recorded, silently, for the data protection officer (`rights` CLI).
 ACTION_RECORD_RIGHTS_REQUEST = "action_record_rights_request"
@@ -196,7 +199,8 @@ def decide(view: ConsentView) -> Abstain | Run:
             return Run(ACTION_RECORD_RIGHTS_REQUEST, "opted out: request recorded, nothing sent")
         if view.opted_out:
             return Run(ACTION_LISTEN, "opted out: nothing is sent until opt-in")
-    if view.pending_question == ACTION_DATA_ERASE and intent in ("affirm", "deny"):
+    if view.pending_question == ACTION_DATA_ERASE and view.answer is not Answer.NONE:
+        # A doubtful yes too: the action asks again rather than erase on a guess.
         return Run(ACTION_DATA_ERASE, "answer to the erasure confirmation")
     if intent in _RIGHTS_INTENTS:
         return Run(_RIGHTS_INTENTS[intent], f"data-subject request: {intent}")

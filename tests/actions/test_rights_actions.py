@@ -74,8 +74,15 @@ def test_export_prefers_the_full_history_of_the_tracker_store(ctx, person) -> No
     class Store:
         async def retrieve_full_tracker(self, sender_id):
             class Full:
-                events = [{"event": "user", "text": "old session", "timestamp": 1.0,
-                           "metadata": {"region": "IT"}}]
+                events = [
+                    {
+                        "event": "user",
+                        "text": "old session",
+                        "timestamp": 1.0,
+                        "metadata": {"region": "IT"},
+                    }
+                ]
+
             return Full()
 
     ctx.tracker_store = Store()
@@ -94,6 +101,17 @@ def test_erasure_asks_first_and_deny_keeps_everything(ctx, person) -> None:
     person.say("deny")
     sent = person.run(ERASE, {"responses": {"utter_delete_cancelled": [{"text": "ok"}]}})
     assert [m["response"] for m in sent] == ["utter_delete_cancelled"]
+
+
+def test_noise_the_nlu_calls_affirm_never_erases(ctx, person) -> None:
+    confirmed(person)
+    person.step("delete_my_data", ERASE)
+    person.say("affirm", "??")
+    assert [m["response"] for m in person.run(ERASE)] == ["utter_ask_delete_confirm"]
+    assert not ctx.subject_keys.is_erased(person.sender_id)
+    person.say("affirm", "/affirm")
+    assert [m["response"] for m in person.run(ERASE)] == ["utter_data_deleted"]
+    assert ctx.subject_keys.is_erased(person.sender_id)
 
 
 def test_affirm_without_a_pending_question_only_asks(ctx, person) -> None:
@@ -115,7 +133,7 @@ def test_erasure_shreds_the_key_and_marks_the_ledger(ctx, person) -> None:
     assert len(exports) == 1
     ctx.tracker_store = Store()
     person.step("delete_my_data", ERASE)
-    person.say("affirm", "yes, delete")
+    person.say("affirm", "/affirm")  # the "Yes, delete" button
     sent = person.run(ERASE)
     assert [m["response"] for m in sent] == ["utter_data_deleted"]
     assert [e["event"] for e in person.events[-3:-1]] == ["reset_slots", "restart"]

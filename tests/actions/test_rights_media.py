@@ -71,7 +71,7 @@ def test_erasure_deletes_the_media_rows_and_shreds_their_key(ctx, person) -> Non
             sa.select(inbound_media.c.sealed).where(inbound_media.c.handle == stored.handle)
         ).scalar_one()
     person.step("delete_my_data", ERASE)
-    person.say("affirm", "yes, delete")
+    person.say("affirm", "/affirm")  # the "Yes, delete" button
     assert [m["response"] for m in person.run(ERASE)] == ["utter_data_deleted"]
     with ctx.ledger._engine.connect() as conn:
         handles = list(conn.execute(sa.select(inbound_media.c.handle)).scalars())

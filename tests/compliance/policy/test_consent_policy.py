@@ -91,6 +91,21 @@ CASES: list[tuple[str, list[Any], dict[str, Any], str | None]] = [
         "action_data_erase",
     ),
     (
+        "noise after the erasure question goes to the action, which asks again",
+        [("user", "delete_my_data", "delete me"), ("bot", "action_data_erase"), L,
+         ("user", "affirm", "??")],
+        CONFIRMED,
+        "action_data_erase",
+    ),
+    (
+        "the tap after the erasure question was asked again",
+        [("user", "delete_my_data", "delete me"), ("bot", "action_data_erase"), L,
+         ("user", "affirm", "??"), ("bot", "action_data_erase"), L,
+         ("user", "affirm", "/affirm")],
+        CONFIRMED,
+        "action_data_erase",
+    ),
+    (
         "yes after a finished erasure is not a confirmation",
         [
             ("user", "delete_my_data", "delete me"),

@@ -122,12 +122,22 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
     ("confirmed, erase", {**OK, "latest_intent": "delete_my_data"}, Run("action_data_erase", "")),
     (
         "erase question answered yes",
-        {"latest_intent": "affirm", "pending_question": "action_data_erase"},
+        {"latest_intent": "affirm", "pending_question": "action_data_erase", "answer": A.YES},
+        Run("action_data_erase", ""),
+    ),
+    (
+        "erase question answered with noise the NLU calls affirm: the action asks again",
+        {
+            **OK,
+            "latest_intent": "affirm",
+            "pending_question": "action_data_erase",
+            "answer": A.UNCLEAR,
+        },
         Run("action_data_erase", ""),
     ),
     (
         "erase question answered no",
-        {**OK, "latest_intent": "deny", "pending_question": "action_data_erase"},
+        {**OK, "latest_intent": "deny", "pending_question": "action_data_erase", "answer": A.NO},
         Run("action_data_erase", ""),
     ),
     (
@@ -216,6 +226,7 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
             "marketing_state": "asked",
             "latest_intent": "affirm",
             "pending_question": "action_data_erase",
+            "answer": A.YES,
         },
         Run("action_data_erase", ""),
     ),
