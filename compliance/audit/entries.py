@@ -150,19 +150,24 @@ def leaf_data(seq: int, time: str, component: str, kind: str, subject: str | Non
     guarantees; a test pins the equality. Keys appear in sorted order.
     """
     return (
-        '{"attributes":' + attributes_json
-        + ',"component":' + _quote(component)
-        + ',"kind":' + _quote(kind)
-        + ',"seq":' + str(int(seq))
-        + ',"subject":' + _quote(subject)
-        + ',"time":' + json.dumps(time, ensure_ascii=False)
-        + ',"v":' + str(ENTRY_FORMAT_VERSION) + "}"
-    ).encode("utf-8")
+        f'{{"attributes":{attributes_json},"component":{_quote(component)},'
+        f'"kind":{_quote(kind)},"seq":{int(seq)},"subject":{_quote(subject)},'
+        f'"time":{_json_string(time)},"v":{ENTRY_FORMAT_VERSION}}}'
+    ).encode()
 
 
 @functools.lru_cache(maxsize=4096)
 def _quote(value: str | None) -> str:
     """JSON string literal; cached because components, kinds and subjects repeat (verify speed)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _json_string(value: str) -> str:
+    """json.dumps(value, ensure_ascii=False) for one string, without json's machinery when
+    nothing needs escaping (a timestamp never does): a fifth of verify's time went to it.
+    json escapes only the quote, the backslash and control characters here."""
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return '"' + value + '"'
     return json.dumps(value, ensure_ascii=False)
 
 

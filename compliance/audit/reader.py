@@ -23,6 +23,10 @@ from compliance.audit.verify import VerifyReport, verify_log
 from compliance.storage.guard import storage_errors
 
 _BATCH = 2000
+_SQLITE_ENTRIES = (
+    "SELECT seq, time, component, kind, subject, attributes, leaf_hash FROM audit_entries"
+    " WHERE seq >= ? ORDER BY seq"
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,17 @@ def iter_entries(engine: Engine, start: int = 0) -> Iterator[StoredEntry]:
     query = (select(c.seq, c.time, c.component, c.kind, c.subject, c.attributes, c.leaf_hash)
              .where(c.seq >= start).order_by(c.seq))
     with storage_errors(), engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # The driver's own cursor: plain tuples, a tenth of verify's time saved on Rows.
+            # (PostgreSQL keeps SQLAlchemy's server-side cursor, which bounds memory.)
+            cursor = connection.connection.cursor()
+            try:
+                cursor.execute(_SQLITE_ENTRIES, (start,))
+                while rows := cursor.fetchmany(_BATCH):
+                    yield from map(StoredEntry._make, rows)
+            finally:
+                cursor.close()
+            return
         result = connection.execution_options(stream_results=True, yield_per=_BATCH).execute(query)
         for partition in result.partitions(_BATCH):
             yield from partition

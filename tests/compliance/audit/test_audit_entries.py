@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import pytest
@@ -95,3 +96,13 @@ def test_coerce_rejects_unknown_fields() -> None:
 def test_time_must_be_aware() -> None:
     with pytest.raises(PersonalDataRejected):
         format_time(datetime(2024, 1, 1))
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2024-01-01T00:00:00.123456Z", "", 'a"b', "a\\b", "x\ny", "tab\there", "\x7f", "é", "日本"],
+)
+def test_the_fast_json_string_is_json_dumps(value: str) -> None:
+    from compliance.audit.entries import _json_string
+
+    assert _json_string(value) == json.dumps(value, ensure_ascii=False)
