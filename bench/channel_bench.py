@@ -36,8 +36,7 @@ from bench.common import grant_consent, percentile, print_table  # noqa: E402
 from compliance.context import build_context  # noqa: E402
 from connectors.rest import rest_subject  # noqa: E402
 from connectors.whatsapp.simulator import webhooks as wh  # noqa: E402
-from devstack.processes import free_port  # noqa: E402
-from devstack.stack import SIMULATOR_SETTINGS, StackConfig, start_stack  # noqa: E402
+from devstack.stack import SIMULATOR_SETTINGS, local_whatsapp_stack, start_stack  # noqa: E402
 from devstack.training import ensure_model  # noqa: E402
 
 QUESTIONS = ("what are your delivery times?", "how do returns work?", "where is my order A1234?")
@@ -194,13 +193,9 @@ def main() -> int:
 
     model = ensure_model()
     workdir = Path(tempfile.mkdtemp(prefix="sigillo-bench-"))
-    config = StackConfig(
-        model=model,
-        workdir=workdir,
-        channel="whatsapp",
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        simulator_port=free_port(),
+    config = local_whatsapp_stack(
+        model,
+        workdir,
         simulator_args=["--no-window"],
         whatsapp_options=(
             {} if args.webhook_processes is None else {"webhook_processes": args.webhook_processes}

@@ -90,6 +90,22 @@ class Stack:
         self.stop()
 
 
+def local_whatsapp_stack(model: Path, workdir: Path, **settings: object) -> StackConfig:
+    """A WhatsApp stack against the simulator on free ports (tests, benchmarks); `settings`
+    are any other StackConfig fields (env, whatsapp_options, simulator_args, ...)."""
+    from devstack.processes import free_port
+
+    return StackConfig(
+        model=model,
+        workdir=workdir,
+        channel="whatsapp",
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        simulator_port=free_port(),
+        **settings,  # type: ignore[arg-type]
+    )
+
+
 def _write_yaml(path: Path, content: dict) -> Path:
     path.write_text(yaml.safe_dump(content, sort_keys=False))
     return path

@@ -31,16 +31,11 @@ def bot_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     """One stack for every end-to-end test: the Cloud API simulator, the action server and the
     Rasa server serving the WhatsApp channel (against the simulator) and the REST channel, as
     real processes on free loopback ports, with their own key file and SQLite database."""
-    from devstack.processes import free_port
-    from devstack.stack import StackConfig, start_stack
+    from devstack.stack import local_whatsapp_stack, start_stack
 
-    config = StackConfig(
-        model=trained_model,
-        workdir=tmp_path_factory.mktemp("stack"),
-        channel="whatsapp",
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        simulator_port=free_port(),
+    config = local_whatsapp_stack(
+        trained_model,
+        tmp_path_factory.mktemp("stack"),
         # Media sent in any test is downloaded, sealed and stored (tests/e2e/test_media.py).
         whatsapp_options={"download_media": True},
     )

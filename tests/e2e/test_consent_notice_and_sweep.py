@@ -32,8 +32,7 @@ SWEEP_MINUTES = 1 / 60  # a sweep every second
 
 @pytest.fixture(scope="module")
 def notice_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    from devstack.processes import free_port
-    from devstack.stack import StackConfig, start_stack
+    from devstack.stack import local_whatsapp_stack, start_stack
 
     workdir = tmp_path_factory.mktemp("notice-stack")
     shipped = (ROOT / "bot" / "compliance.yml").read_text(encoding="utf-8")
@@ -49,14 +48,8 @@ def notice_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) 
         ),
         encoding="utf-8",
     )
-    config = StackConfig(
-        model=trained_model,
-        workdir=workdir,
-        channel="whatsapp",
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        simulator_port=free_port(),
-        env={"SIGILLO_COMPLIANCE_FILE": str(settings)},
+    config = local_whatsapp_stack(
+        trained_model, workdir, env={"SIGILLO_COMPLIANCE_FILE": str(settings)}
     )
     with start_stack(config) as stack:
         yield stack

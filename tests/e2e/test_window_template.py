@@ -30,8 +30,7 @@ TEMPLATE = "sigillo_window_reopen"
 
 @pytest.fixture(scope="module")
 def template_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    from devstack.processes import free_port
-    from devstack.stack import StackConfig, start_stack
+    from devstack.stack import local_whatsapp_stack, start_stack
 
     workdir = tmp_path_factory.mktemp("window-template-stack")
     settings = yaml.safe_load((REPO / "bot" / "compliance.yml").read_text(encoding="utf-8"))
@@ -45,14 +44,8 @@ def template_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory
     }
     settings_file = workdir / "compliance.yml"
     settings_file.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
-    config = StackConfig(
-        model=trained_model,
-        workdir=workdir,
-        channel="whatsapp",
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        simulator_port=free_port(),
-        env={"SIGILLO_COMPLIANCE_FILE": str(settings_file)},
+    config = local_whatsapp_stack(
+        trained_model, workdir, env={"SIGILLO_COMPLIANCE_FILE": str(settings_file)}
     )
     with start_stack(config) as stack:
         yield stack
