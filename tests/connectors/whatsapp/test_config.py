@@ -64,7 +64,8 @@ def test_all_options():
     assert config.download_media is True
     assert WhatsAppConfig.from_credentials(BASE, {}).media_max_bytes == 16 * 1024 * 1024
     assert WhatsAppConfig.from_credentials(BASE, {}).webhook_processes == 1
-    assert WhatsAppConfig.from_credentials({**BASE, "webhook_processes": 0}, {}).webhook_processes == 0
+    no_workers = WhatsAppConfig.from_credentials({**BASE, "webhook_processes": 0}, {})
+    assert no_workers.webhook_processes == 0
     assert WhatsAppConfig.from_credentials({**BASE, "media_max_bytes": "5242880"}, {}) \
         .media_max_bytes == 5 * 1024 * 1024
     assert config.unsupported_reply.startswith("Sorry")
