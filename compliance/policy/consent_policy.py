@@ -31,6 +31,7 @@ Training is a no-op: the behaviour is the decision table in decision.py.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -155,7 +156,7 @@ class ConsentPolicy(Policy):
         at_user_turn = tracker.latest_action_name == ACTION_LISTEN_NAME and has_user_message
         text = latest.text if latest is not None else None
         intent = (latest.intent or {}).get("name") if latest is not None else None
-        return ConsentView(
+        view = ConsentView(
             service_state=_slot_str(tracker, decision.SLOT_SERVICE),
             opted_out=bool(tracker.get_slot(decision.SLOT_OPTED_OUT)),
             notice_version_accepted=_slot_str(tracker, decision.SLOT_NOTICE_VERSION),
@@ -168,6 +169,27 @@ class ConsentPolicy(Policy):
             marketing_state=_slot_str(tracker, decision.SLOT_MARKETING),
             answer=consent_answer(intent, text, self.settings.keywords),
         )
+        if view.needs_optin_lookup:
+            view = dataclasses.replace(view, optin_awaiting=self._optin_awaiting(tracker.sender_id))
+        return view
+
+    def _optin_awaiting(self, subject: str) -> bool:
+        """Whether the ledger holds an opt-in awaiting `subject`'s confirmation. A database
+        fault answers False: the tap is then handled as any other yes, and nothing is sent
+        that consent does not allow (the send guard checks again)."""
+        try:
+            return self.optin_lookup(subject)
+        except Exception as exc:  # noqa: BLE001 - a read for routing only; never fail a turn
+            logger.warning("consent.policy.optin_lookup_failed error=%s", type(exc).__name__)
+            return False
+
+    def optin_lookup(self, subject: str) -> bool:
+        """The ledger of this process (compliance.context), read on demand; tests replace it."""
+        from compliance.consent.model import ConsentState
+        from compliance.context import shared_context
+
+        records = shared_context(os.environ, "rasa").ledger.records(subject)
+        return any(r.state is ConsentState.AWAITING_CONFIRMATION for r in records.values())
 
 
 def _slot_str(tracker: DialogueStateTracker, name: str) -> str | None:

@@ -107,6 +107,10 @@ class ConsentView:
     answer: the message as an answer to a consent question (compliance/consent/answers.py):
     only YES (the Yes/Confirm payload or a keywords.confirm word) may lead to a consent step
     where the flow is otherwise silent; the NLU's `affirm` alone is UNCLEAR.
+    optin_awaiting: the ledger holds a first opt-in made outside the chat (the shop's web form)
+    awaiting this user's confirmation. The slots cannot show it (it happened outside the
+    conversation), so ConsentPolicy reads it from the ledger, and only for an explicit yes of a
+    subscribed user that answers no question of ours.
     """
 
     service_state: str | None
@@ -120,6 +124,17 @@ class ConsentView:
     pending_question: str | None = None
     marketing_state: str | None = None
     answer: Answer = Answer.NONE
+    optin_awaiting: bool = False
+
+    @property
+    def needs_optin_lookup(self) -> bool:
+        """Whether `optin_awaiting` can change the decision (the only case it is read for)."""
+        return (
+            self.at_user_turn
+            and self.consent_confirmed
+            and self.answer is Answer.YES
+            and self.pending_question is None
+        )
 
     @property
     def consent_confirmed(self) -> bool:
@@ -207,6 +222,10 @@ def decide(view: ConsentView) -> Abstain | Run:
     if view.marketing_answer_pending and view.answer is not Answer.NONE:
         # A doubtful yes too: the consent step asks the marketing question again.
         return Run(ACTION_CONSENT_STEP, "answer to the marketing question")
+    if view.consent_confirmed and view.optin_awaiting and view.answer is Answer.YES:
+        # The Confirm tap on the opt-in template, e.g. for offers chosen on the shop's web form
+        # by someone already receiving order updates: the consent step confirms what awaits.
+        return Run(ACTION_CONSENT_STEP, "confirmation of an opt-in made outside the chat")
     if view.consent_confirmed:
         return Abstain("consent confirmed")
     if intent == "help":
@@ -221,6 +240,10 @@ def decide(view: ConsentView) -> Abstain | Run:
 def _after_action(view: ConsentView) -> Abstain | Run:
     if view.latest_action in CONSENT_ACTIONS or view.latest_action in CONSENT_RESPONSES:
         return Run(ACTION_LISTEN, "a consent-flow action ends the bot's turn")
+    if view.consent_confirmed and view.optin_awaiting and view.answer is Answer.YES:
+        # The Confirm tap on the opt-in template, e.g. for offers chosen on the shop's web form
+        # by someone already receiving order updates: the consent step confirms what awaits.
+        return Run(ACTION_CONSENT_STEP, "confirmation of an opt-in made outside the chat")
     if view.consent_confirmed:
         return Abstain("consent confirmed")
     return Run(ACTION_LISTEN, "no confirmed consent: nothing more this turn")

@@ -108,6 +108,47 @@ def test_a_first_opt_in_on_the_shop_site_is_confirmed_by_a_tap_on_the_template(
     assert "You'll receive updates" in text_of(done)
 
 
+def test_a_subscriber_opting_in_to_offers_on_the_site_confirms_with_the_template_tap(
+    bot_stack, simulator, converse, give_consent, stack_context
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from devstack.training import ROOT
+
+    user = "447700900405"
+    subject = give_consent("+" + user)
+    assert converse(user, text="where is my order A1234?")  # a conversation under way
+    before = simulator.next_index(user)
+    optin = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compliance",
+            "consent",
+            "optin",
+            "--phone",
+            "+" + user,
+            "--purpose",
+            "marketing",
+            "--evidence-id",
+            "web-form-43",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **bot_stack.env},
+        capture_output=True,
+        text=True,
+    )
+    assert optin.returncode == 0, optin.stderr
+    (template,) = simulator.replies(user, before, count=1)
+    assert template["body"]["template"]["name"] == "sigillo_consent_confirmation"
+    (done,) = converse(user, button={"payload": "/affirm", "text": "Confirm"})
+    assert "keep receiving offers" in text_of(done)
+    assert stack_context.ledger.state(subject)["marketing"].value == "confirmed"
+    assert stack_context.ledger.state(subject)["service"].value == "confirmed"
+
+
 def test_the_user_gets_their_data_as_a_document_then_erasure_shreds_it(
     converse, simulator, give_consent, stack_context, audit_kinds
 ) -> None:

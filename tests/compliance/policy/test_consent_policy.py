@@ -92,16 +92,26 @@ CASES: list[tuple[str, list[Any], dict[str, Any], str | None]] = [
     ),
     (
         "noise after the erasure question goes to the action, which asks again",
-        [("user", "delete_my_data", "delete me"), ("bot", "action_data_erase"), L,
-         ("user", "affirm", "??")],
+        [
+            ("user", "delete_my_data", "delete me"),
+            ("bot", "action_data_erase"),
+            L,
+            ("user", "affirm", "??"),
+        ],
         CONFIRMED,
         "action_data_erase",
     ),
     (
         "the tap after the erasure question was asked again",
-        [("user", "delete_my_data", "delete me"), ("bot", "action_data_erase"), L,
-         ("user", "affirm", "??"), ("bot", "action_data_erase"), L,
-         ("user", "affirm", "/affirm")],
+        [
+            ("user", "delete_my_data", "delete me"),
+            ("bot", "action_data_erase"),
+            L,
+            ("user", "affirm", "??"),
+            ("bot", "action_data_erase"),
+            L,
+            ("user", "affirm", "/affirm"),
+        ],
         CONFIRMED,
         "action_data_erase",
     ),
@@ -292,3 +302,44 @@ def test_the_environment_names_the_same_settings_file_as_the_channel(
     with pytest.raises(InvalidPolicyConfig) as info:
         make_policy()
     assert str(info.value).startswith("SIGILLO_COMPLIANCE_FILE: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "awaiting", "expected", "looked_up"),
+    [
+        # The Confirm tap of the opt-in template, an opt-in to offers awaiting it in the ledger.
+        ("/affirm", True, "action_consent_step", True),
+        # The same tap with nothing awaiting: the business flow answers, as for any subscriber.
+        ("/affirm", False, None, True),
+        # Noise the NLU calls affirm is no confirmation: the ledger is not even read.
+        ("??", True, None, False),
+    ],
+)
+def test_a_subscriber_confirms_an_opt_in_made_outside_the_chat(
+    policy, domain, make_tracker, monkeypatch, text, awaiting, expected, looked_up
+) -> None:
+    asked: list[str] = []
+
+    def lookup(subject: str) -> bool:
+        asked.append(subject)
+        return awaiting
+
+    monkeypatch.setattr(policy, "optin_lookup", lookup)
+    tracker = make_tracker([("user", "affirm", text)], CONFIRMED)
+    prediction = policy.predict_action_probabilities(tracker, domain)
+    assert bool(asked) is looked_up
+    if expected is None:
+        assert prediction.max_confidence == 0.0
+    else:
+        assert domain.action_names_or_texts[prediction.max_confidence_index] == expected
+
+
+def test_a_ledger_that_cannot_be_read_leaves_the_tap_to_the_other_policies(
+    policy, domain, make_tracker, monkeypatch
+) -> None:
+    def broken(subject: str) -> bool:
+        raise ConnectionError("database down")
+
+    monkeypatch.setattr(policy, "optin_lookup", broken)
+    tracker = make_tracker([("user", "affirm", "/affirm")], CONFIRMED)
+    assert policy.predict_action_probabilities(tracker, domain).max_confidence == 0.0

@@ -118,6 +118,21 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
         {**OK, "opted_out": True, "latest_intent": "affirm", "answer": A.UNCLEAR},
         Run("action_listen", ""),
     ),
+    (
+        "subscribed, the Confirm tap of a web-form opt-in that awaits it",
+        {**OK, "latest_intent": "affirm", "answer": A.YES, "optin_awaiting": True},
+        Run("action_consent_step", ""),
+    ),
+    (
+        "subscribed, a yes with no opt-in awaiting: the business flow answers",
+        {**OK, "latest_intent": "affirm", "answer": A.YES},
+        Abstain(""),
+    ),
+    (
+        "subscribed, noise while an opt-in awaits: not a confirmation",
+        {**OK, "latest_intent": "affirm", "answer": A.UNCLEAR, "optin_awaiting": True},
+        Abstain(""),
+    ),
     ("confirmed, export", {**OK, "latest_intent": "ask_my_data"}, Run("action_data_export", "")),
     ("confirmed, erase", {**OK, "latest_intent": "delete_my_data"}, Run("action_data_erase", "")),
     (
