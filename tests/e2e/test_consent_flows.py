@@ -14,6 +14,38 @@ def buttons(message: dict) -> list[dict]:
     return [b["reply"] for b in message["body"]["interactive"]["action"]["buttons"]]
 
 
+def optin_on_the_site(bot_stack, user: str, purpose: str, evidence_id: str) -> str:  # type: ignore[no-untyped-def]
+    """The shop's web form: `python -m compliance consent optin`, as an operator's script runs
+    it; returns what the command printed."""
+    import os
+    import subprocess
+    import sys
+
+    from devstack.training import ROOT
+
+    optin = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compliance",
+            "consent",
+            "optin",
+            "--phone",
+            "+" + user,
+            "--purpose",
+            purpose,
+            "--evidence-id",
+            evidence_id,
+        ],
+        cwd=ROOT,
+        env={**os.environ, **bot_stack.env},
+        capture_output=True,
+        text=True,
+    )
+    assert optin.returncode == 0, optin.stderr
+    return optin.stdout
+
+
 def test_double_opt_in_in_the_chat_then_the_question_is_answered(
     converse, audit_kinds, stack_context
 ) -> None:
@@ -73,34 +105,9 @@ def test_stop_is_confirmed_once_and_start_runs_the_double_opt_in_again(
 def test_a_first_opt_in_on_the_shop_site_is_confirmed_by_a_tap_on_the_template(
     bot_stack, simulator, converse
 ) -> None:
-    import os
-    import subprocess
-    import sys
-
-    from devstack.training import ROOT
-
     user = "447700900403"
-    optin = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "compliance",
-            "consent",
-            "optin",
-            "--phone",
-            "+" + user,
-            "--purpose",
-            "service",
-            "--evidence-id",
-            "web-form-42",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **bot_stack.env},
-        capture_output=True,
-        text=True,
-    )
-    assert optin.returncode == 0, optin.stderr
-    assert user not in optin.stdout  # the operator sees the pseudonym, never the number
+    printed = optin_on_the_site(bot_stack, user, "service", "web-form-42")
+    assert user not in printed  # the operator sees the pseudonym, never the number
     (template,) = simulator.replies(user, 0, count=1)
     assert template["body"]["type"] == "template"
     assert template["body"]["template"]["name"] == "sigillo_consent_confirmation"
@@ -111,36 +118,11 @@ def test_a_first_opt_in_on_the_shop_site_is_confirmed_by_a_tap_on_the_template(
 def test_a_subscriber_opting_in_to_offers_on_the_site_confirms_with_the_template_tap(
     bot_stack, simulator, converse, give_consent, stack_context
 ) -> None:
-    import os
-    import subprocess
-    import sys
-
-    from devstack.training import ROOT
-
     user = "447700900405"
     subject = give_consent("+" + user)
     assert converse(user, text="where is my order A1234?")  # a conversation under way
     before = simulator.next_index(user)
-    optin = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "compliance",
-            "consent",
-            "optin",
-            "--phone",
-            "+" + user,
-            "--purpose",
-            "marketing",
-            "--evidence-id",
-            "web-form-43",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **bot_stack.env},
-        capture_output=True,
-        text=True,
-    )
-    assert optin.returncode == 0, optin.stderr
+    optin_on_the_site(bot_stack, user, "marketing", "web-form-43")
     (template,) = simulator.replies(user, before, count=1)
     assert template["body"]["template"]["name"] == "sigillo_consent_confirmation"
     (done,) = converse(user, button={"payload": "/affirm", "text": "Confirm"})
