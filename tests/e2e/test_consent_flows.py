@@ -118,7 +118,7 @@ def test_a_first_opt_in_on_the_shop_site_is_confirmed_by_a_tap_on_the_template(
 def test_a_subscriber_opting_in_to_offers_on_the_site_confirms_with_the_template_tap(
     bot_stack, simulator, converse, give_consent, stack_context
 ) -> None:
-    user = "447700900405"
+    user = "447700900480"
     subject = give_consent("+" + user)
     assert converse(user, text="where is my order A1234?")  # a conversation under way
     before = simulator.next_index(user)
