@@ -150,7 +150,8 @@ class ConsentPolicy(Policy):
         )
 
     def view_of(self, tracker: DialogueStateTracker) -> ConsentView:
-        """The consent facts of `tracker` (pure read; never logs the text)."""
+        """The consent facts of `tracker` (never logs the text); the ledger is read only for
+        the one case the slots cannot show (ConsentView.needs_optin_lookup)."""
         latest = tracker.latest_message
         has_user_message = latest is not None and bool(latest.intent or latest.text)
         at_user_turn = tracker.latest_action_name == ACTION_LISTEN_NAME and has_user_message
