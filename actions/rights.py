@@ -138,9 +138,9 @@ def summary_fields(document: Mapping[str, Any], language: str) -> dict[str, Any]
     return fields
 
 
-def erase_pending(events: Sequence[Mapping[str, Any]]) -> bool:
-    """True if this action asked "are you sure?" in the previous bot turn, in answer to
-    delete_my_data (the same reading as ConsentPolicy's pending question)."""
+def erase_pending(events: Sequence[Mapping[str, Any]], service_state: str | None = None) -> bool:
+    """True if this action asked "are you sure?" in the previous bot turn and the question
+    still stands (decision.erase_question_stands, as ConsentPolicy reads it)."""
     seen_current_user = False
     last_bot_action: str | None = None
     for event in reversed(events):
@@ -152,7 +152,7 @@ def erase_pending(events: Sequence[Mapping[str, Any]]) -> bool:
             if last_bot_action != decision.ACTION_DATA_ERASE:
                 return False
             intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            return intent in decision.ERASE_ASKED_AFTER_INTENTS
+            return decision.erase_question_stands(intent, service_state)
         if seen_current_user and kind == "action" and last_bot_action is None:
             if event.get("name") != "action_listen":
                 last_bot_action = event.get("name")
@@ -278,7 +278,11 @@ class ActionDataErase(Action):
         ctx = get_context()
         text = tracker.latest_message.get("text")
         answer = consent_answer(latest_intent(tracker), text, ctx.settings.keywords)
-        if not erase_pending(tracker.events) or answer in (Answer.NONE, Answer.UNCLEAR):
+        service_state = tracker.get_slot(decision.SLOT_SERVICE)
+        if not erase_pending(tracker.events, service_state) or answer in (
+            Answer.NONE,
+            Answer.UNCLEAR,
+        ):
             dispatcher.utter_message(response=ASK_DELETE)
             return []
         if answer is Answer.NO:

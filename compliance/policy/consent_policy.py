@@ -215,12 +215,8 @@ def _pending_question(tracker: DialogueStateTracker) -> str | None:
                 seen_current_user = True
                 continue
             if last_bot_action == decision.ACTION_DATA_ERASE:
-                asked = event.intent_name == "delete_my_data" or (
-                    # A doubtful yes it asked again after; an explicit one erased (and the
-                    # ledger's erased state, mirrored in the slot, says the question is over).
-                    event.intent_name in decision.ERASE_ASKED_AFTER_INTENTS
-                    and tracker.get_slot(decision.SLOT_SERVICE) != "erased"
-                )
+                service_state = _slot_str(tracker, decision.SLOT_SERVICE)
+                asked = decision.erase_question_stands(event.intent_name, service_state)
                 return last_bot_action if asked else None
             if last_bot_action == decision.ACTION_CONSENT_STEP:
                 return last_bot_action

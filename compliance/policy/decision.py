@@ -27,9 +27,16 @@ ACTION_OPT_IN = "action_opt_in"  # START after opt-out or refusal: fresh double 
 ACTION_PRIVACY_NOTICE = "action_privacy_notice"
 ACTION_DATA_EXPORT = "action_data_export"
 ACTION_DATA_ERASE = "action_data_erase"  # asks for confirmation, then erases on an explicit yes
-# The erasure question stands after the action answered one of these: the request itself, or a
-# doubtful yes it asked again after (an explicit yes erases and restarts; a no cancels).
-ERASE_ASKED_AFTER_INTENTS = frozenset({"delete_my_data", "affirm"})
+
+
+def erase_question_stands(answered_intent: str | None, service_state: str | None) -> bool:
+    """After action_data_erase spoke, whether its "are you sure?" still awaits an answer: it
+    asked in reply to delete_my_data, or asked again after a doubtful yes. An explicit yes
+    erased (the ledger's erased state, mirrored in the service slot, ends the question) and a
+    no cancelled. ConsentPolicy and the action both ask this, so they cannot disagree."""
+    return answered_intent == "delete_my_data" or (
+        answered_intent == "affirm" and service_state != "erased"
+    )
 # After STOP the bot may not write, but a data-subject request must still be served (GDPR art.
 # 12, 15, 17): it is recorded, silently, for the data protection officer (`rights` CLI).
 ACTION_RECORD_RIGHTS_REQUEST = "action_record_rights_request"

@@ -130,13 +130,9 @@ class Inbox:
             ).all()
         return [(row.seq, row.subject) for row in rows]
 
-    def first_status_sighting(self, key_hash: str) -> bool:
-        """True the first time a (message id, status) key is seen, across restarts and instances."""
-        with storage_errors(), self._engine.begin() as conn:
-            return self.first_status_sighting_on(conn, key_hash)
-
     def first_status_sighting_on(self, conn: Connection, key_hash: str) -> bool:
-        """first_status_sighting in the caller's transaction (the audit entry's, via the gate)."""
+        """True the first time a (message id, status) key is seen, across restarts and
+        instances; in the caller's transaction (the status's audit entry's, via the gate)."""
         row = {"key_hash": key_hash, "received_at": self._clock()}
         return insert_ignore(conn, seen_statuses, row) is not None
 

@@ -8,17 +8,10 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
+from tests.e2e.rasa_api import trigger
+
 pytestmark = pytest.mark.e2e
 
-
-def trigger(bot_stack, subject: str, intent: str) -> None:  # type: ignore[no-untyped-def]
-    answer = httpx.post(
-        f"{bot_stack.rasa_url}/conversations/{subject}/trigger_intent",
-        params={"output_channel": "whatsapp"},
-        json={"name": intent},
-        timeout=60,
-    )
-    assert answer.status_code == 200, answer.text
 
 
 def test_free_form_outside_the_window_is_refused_and_audited(

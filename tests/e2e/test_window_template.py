@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlalchemy as sa
 import yaml
 
 from devstack.consent import grant_consent
+from tests.e2e.rasa_api import trigger
 
 pytestmark = pytest.mark.e2e
 
@@ -86,15 +86,6 @@ def audit(context, subject: str, kind: str, until, wait: float = 30.0) -> list[d
             return found
         time.sleep(0.2)
 
-
-def trigger(stack, subject: str, intent: str) -> None:  # type: ignore[no-untyped-def]
-    answer = httpx.post(
-        f"{stack.rasa_url}/conversations/{subject}/trigger_intent",
-        params={"output_channel": "whatsapp"},
-        json={"name": intent},
-        timeout=60,
-    )
-    assert answer.status_code == 200, answer.text
 
 
 @pytest.mark.parametrize(

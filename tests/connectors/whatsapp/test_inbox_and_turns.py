@@ -70,8 +70,10 @@ def test_a_claimed_message_cannot_be_claimed_twice_until_its_lease_expires(engin
 
 def test_status_sightings_and_numbered_choices(engine):
     inbox = Inbox(engine, XorSealer())
-    assert inbox.first_status_sighting("k1") is True
-    assert inbox.first_status_sighting("k1") is False
+    with engine.begin() as conn:
+        assert inbox.first_status_sighting_on(conn, "k1") is True
+    with engine.begin() as conn:
+        assert inbox.first_status_sighting_on(conn, "k1") is False
     inbox.save_choices("wa_a", {"1": "/affirm", "2": "/deny"})
     assert inbox.load_choices("wa_a") == {"1": "/affirm", "2": "/deny"}
     inbox.save_choices("wa_a", {})
