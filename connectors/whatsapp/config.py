@@ -235,6 +235,16 @@ def _redis_url(value: Any) -> Secret | None:
         raise WhatsAppConfigError("pacing_redis_url", rule)
     if parts.scheme != "unix" and parts.path not in ("", "/") and not parts.path[1:].isdigit():
         raise WhatsAppConfigError("pacing_redis_url", rule + " (the database is a number)")
+    # The ?options are read by redis-py only when the pacer first connects, and a bad one
+    # (`?db=x`, `?ssl_cert_reqs=` on redis://, a typo) would then fail every send: build the
+    # connection the pacer will use (no I/O) so it fails here instead.
+    from redis.asyncio.connection import ConnectionPool
+    from redis.exceptions import RedisError
+
+    try:
+        ConnectionPool.from_url(value).make_connection()
+    except (TypeError, ValueError, RedisError):  # their text may quote the value: not echoed
+        raise WhatsAppConfigError("pacing_redis_url", rule + " (an invalid ?option)") from None
     return Secret(value)
 
 

@@ -59,6 +59,13 @@ BAD = [
     ("surrounding whitespace", " redis://cache "),
     ("not a string", 6379),
     ("password in a bad url", f"redis//:{PASSWORD}@cache"),
+    # Options redis-py would refuse only when the first send connects.
+    ("unknown option", "redis://cache:6379/0?sockt_timeout=1"),
+    ("option not a number", "redis://cache:6379/0?socket_timeout=soon"),
+    ("database option not a number", "redis://cache?db=sessions"),
+    ("TLS option without TLS", "redis://cache:6379/0?ssl_cert_reqs=required"),
+    ("unknown TLS requirement", "rediss://cache:6380/0?ssl_cert_reqs=maybe"),
+    ("password with a bad option", f"redis://:{PASSWORD}@cache/0?db={PASSWORD}"),
 ]
 
 
