@@ -24,16 +24,23 @@ __all__ = ["GraphClients", "pacer_for"]
 
 def pacer_for(config: WhatsAppConfig, recipient_key: Callable[[str], str]) -> SendPacer:
     """The channel's pacer: shared through Redis when ``pacing_redis_url`` is set, else in this
-    process. ``recipient_key`` turns a pseudonym into the keyed hash Redis may hold."""
+    process. ``recipient_key`` turns a pseudonym into the keyed hash Redis may hold.
+
+    Called when the channel is built, at start-up: a Redis pacer pings Redis here (at most
+    ``pacing_redis.STARTUP_PROBE_SECONDS``), so that a Redis that does not answer is logged
+    now rather than at the first send. It does not stop the start: pacing falls back to local
+    (pacing_redis.py); a malformed URL has already failed in ``WhatsAppConfig``."""
     if config.pacing_redis_url is None:
         return Pacer(rate_per_second=config.messages_per_second)
     from connectors.whatsapp.pacing_redis import RedisPacer  # redis only when configured
 
-    return RedisPacer(
+    pacer = RedisPacer(
         config.pacing_redis_url.reveal(),
         rate_per_second=config.messages_per_second,
         recipient_key=recipient_key,
     )
+    pacer.check()
+    return pacer
 
 
 class GraphClients:

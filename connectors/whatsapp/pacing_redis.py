@@ -34,6 +34,13 @@ Redis is retried after ``REDIS_RETRY_SECONDS`` so an outage costs one timeout pe
 one per message. Logged as ``whatsapp.pacing.redis_unavailable`` (error class only: the URL may
 hold a password) and ``whatsapp.pacing.redis_recovered``.
 
+Start-up: ``check()`` pings Redis once, synchronously and within ``STARTUP_PROBE_SECONDS``, so an
+operator learns at start-up, not at the first send, that pacing is local (the same
+``redis_unavailable`` line, ``at=start``). It never refuses to start: a server without Redis still
+sends, paced as above, and the first send after ``REDIS_RETRY_SECONDS`` tries Redis again. A
+server that never reached Redis has seen no other instance, so its N is 1 (the line says
+``instances=1``): the fleet may exceed ``rate`` until Redis answers, which costs 130429 retries.
+
 Event loops: a ``redis.asyncio`` connection belongs to the loop that opened it, and one pacer
 serves the server's loop (Rasa's HTTP API) and the turn thread's loop, so there is one Redis
 client per loop, opened on first use and closed by ``aclose()`` on that loop.
@@ -57,7 +64,7 @@ from connectors.whatsapp import limits
 from connectors.whatsapp.pacing import Pacer
 from connectors.whatsapp.pacing_gcra import Gcra
 
-__all__ = ["DEFAULT_NAMESPACE", "REDIS_RETRY_SECONDS", "RedisPacer"]
+__all__ = ["DEFAULT_NAMESPACE", "REDIS_RETRY_SECONDS", "STARTUP_PROBE_SECONDS", "RedisPacer"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +74,9 @@ REDIS_RETRY_SECONDS = 5.0  # after a failure, pace locally this long before tryi
 REDIS_TIMEOUT_SECONDS = 0.5
 # An instance counts towards N (the fallback divisor) if it booked within this window.
 INSTANCE_WINDOW_SECONDS = 60
+# The start-up ping: long enough for a TLS handshake across a data centre, short enough that a
+# missing Redis does not hold up the server's start.
+STARTUP_PROBE_SECONDS = 1.0
 
 # KEYS: tat, instances[, backoff]   ARGV: interval (s), instance id, instance window (s)
 # Returns: {tat found (or now), now, backoff ms left (0 if none), live instances}. Numbers go
@@ -145,6 +155,31 @@ class RedisPacer:
     def __repr__(self) -> str:  # the URL may carry a password
         return f"RedisPacer(rate_per_second={self.rate_per_second!r}, url=***)"
 
+    def check(self, timeout: float = STARTUP_PROBE_SECONDS) -> bool:
+        """Ping Redis once, at start-up (synchronous, as Rasa builds its channels). False,
+        logged once at WARNING, when it does not answer within ``timeout``: the pacer then
+        paces locally until a send finds Redis again."""
+        outcome: list[BaseException | None] = []
+
+        def probe() -> None:
+            # A loop of its own, on a thread of its own: the caller may be inside a loop, and a
+            # name lookup that hangs (no timeout covers getaddrinfo) must not hang the start.
+            try:
+                asyncio.run(_ping(self._url, timeout))
+                outcome.append(None)
+            except Exception as exc:  # whatever it is, the server starts and paces locally
+                outcome.append(exc)
+
+        thread = threading.Thread(target=probe, name="sigillo-redis-probe", daemon=True)
+        thread.start()
+        thread.join(timeout + 0.5)  # the socket timeouts end the probe before this
+        error = outcome[0] if outcome else asyncio.TimeoutError()
+        if error is not None:
+            self._went_down(error, at="start")
+            return False
+        logger.info("whatsapp.pacing.redis_ready")
+        return True
+
     async def reserve(
         self, now: float, recipient: str | None = None, business_number: str = ""
     ) -> float:
@@ -167,7 +202,7 @@ class RedisPacer:
         try:
             reply = await self._redis().reserve(keys=keys, args=args)
         except _UNAVAILABLE as exc:
-            self._went_down(exc)
+            self._went_down(exc, at="send")
             return None
         self._came_back(int(reply[3]))
         found, redis_now = float(reply[0]), float(reply[1])
@@ -184,7 +219,7 @@ class RedisPacer:
                 await self._redis().backoff(keys=[key], args=[penalty_ms])
                 return
             except _UNAVAILABLE as exc:
-                self._went_down(exc)
+                self._went_down(exc, at="send")
         # Penalties booked locally during an outage stay local: after it, at worst Meta
         # answers 131056 once more and the penalty is booked again, in Redis.
         self._fallback.pair_rate_limited_now(now, recipient, wait_seconds, business_number)
@@ -219,7 +254,7 @@ class RedisPacer:
     def _backoff_key(self, business_number: str, recipient: str) -> str:
         return self._key(business_number, f"backoff:{self._recipient_key(recipient)}")
 
-    def _went_down(self, exc: BaseException) -> None:
+    def _went_down(self, exc: BaseException, at: str) -> None:
         with self._lock:
             self._retry_redis_at = self._clock() + REDIS_RETRY_SECONDS
             if self._down:
@@ -230,7 +265,9 @@ class RedisPacer:
             burst = None if self._burst is None else max(1, self._burst // n)
             self._fallback = Pacer(rate_per_second=self.rate_per_second / n, burst=burst)
         logger.warning(
-            "whatsapp.pacing.redis_unavailable error=%s fallback_rate=%.3g instances=%d",
+            "whatsapp.pacing.redis_unavailable at=%s error=%s pacing=local"
+            " fallback_rate=%.3g instances=%d",
+            at,
             type(exc).__name__,
             self._fallback.rate_per_second,
             n,
@@ -244,3 +281,11 @@ class RedisPacer:
             self._down = False
             self._retry_redis_at = float("-inf")
         logger.warning("whatsapp.pacing.redis_recovered instances=%d", instances)
+
+
+async def _ping(url: str, timeout: float) -> None:
+    client = redis_asyncio.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        await asyncio.wait_for(client.ping(), timeout)
+    finally:
+        await client.close(close_connection_pool=True)

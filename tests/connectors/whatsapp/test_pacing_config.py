@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+
 import pytest
 
 from connectors.whatsapp.config import WhatsAppConfig, WhatsAppConfigError
@@ -43,10 +46,36 @@ def test_absent_means_in_process_pacing() -> None:
 
 
 def test_environment_variable_fills_an_absent_key() -> None:
-    env = {"WHATSAPP_PACING_REDIS_URL": "redis://cache:6379/0"}
+    env = {"WHATSAPP_PACING_REDIS_URL": "redis://127.0.0.1:1/0"}
     config = WhatsAppConfig.from_credentials(BASE, env)
     pacer = pacer_for(config, str)
     assert isinstance(pacer, RedisPacer) and pacer.rate_per_second == 40
+
+
+def test_start_up_with_redis_reachable_logs_no_warning(caplog) -> None:
+    url = os.environ.get("SIGILLO_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("SIGILLO_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
+    config = WhatsAppConfig.from_credentials({**BASE, "pacing_redis_url": url}, {})
+    with caplog.at_level(logging.INFO):
+        assert isinstance(pacer_for(config, str), RedisPacer)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "whatsapp.pacing.redis_ready" in caplog.text
+
+
+def test_start_up_with_redis_unreachable_warns_once_and_still_starts(caplog) -> None:
+    """The design keeps sending without Redis (paced locally), so the start is not refused:
+    the operator learns it from one WARNING line at start-up, with neither URL nor password."""
+    url = f"redis://:{PASSWORD}@127.0.0.1:1/0"  # a closed port
+    config = WhatsAppConfig.from_credentials({**BASE, "pacing_redis_url": url}, {})
+    with caplog.at_level(logging.INFO):
+        pacer = pacer_for(config, str)
+    assert isinstance(pacer, RedisPacer)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("whatsapp.pacing.redis_unavailable at=start ")
+    assert "fallback_rate=40 instances=1" in warnings[0]
+    assert PASSWORD not in caplog.text and "127.0.0.1" not in caplog.text
 
 
 BAD = [

@@ -10,6 +10,8 @@ import hashlib
 import logging
 import os
 import secrets
+import socket
+import time
 
 import pytest
 import redis.asyncio as redis_asyncio
@@ -170,3 +172,62 @@ async def test_fallback_divides_the_rate_by_the_instances_last_seen(
 def test_repr_hides_the_url() -> None:
     pacer = RedisPacer("redis://:hunter2@cache:6379/0", recipient_key=recipient_key)
     assert "hunter2" not in repr(pacer) and "cache" not in repr(pacer)
+
+
+def test_check_at_start_up_finds_redis_and_says_nothing_alarming(redis_url, caplog) -> None:
+    pacer = RedisPacer(redis_url, recipient_key=recipient_key)
+    with caplog.at_level(logging.INFO, logger="connectors.whatsapp.pacing_redis"):
+        assert pacer.check() is True
+    assert [r.getMessage() for r in caplog.records] == ["whatsapp.pacing.redis_ready"]
+
+
+def test_check_at_start_up_without_redis_warns_once_and_paces_locally(caplog) -> None:
+    clock = Clock()
+    url = "redis://:hunter2-redis-password@127.0.0.1:1/0"  # a closed port
+    pacer = RedisPacer(url, recipient_key=recipient_key, rate_per_second=10, burst=1, clock=clock)
+    with caplog.at_level(logging.WARNING, logger="connectors.whatsapp.pacing_redis"):
+        assert pacer.check() is False
+        # The first sends do not wait on Redis again: paced locally, nothing more logged.
+        waits = [asyncio.run(pacer.reserve(5.0, PSEUDONYM, NUMBER)) for _ in range(3)]
+    assert waits == pytest.approx([0.0, 0.1, 0.2])
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING
+    assert record.getMessage().split()[:3] == [
+        "whatsapp.pacing.redis_unavailable",
+        "at=start",
+        "error=ConnectionError",
+    ]
+    assert "pacing=local" in record.getMessage() and "fallback_rate=10" in record.getMessage()
+    assert "hunter2" not in caplog.text and "127.0.0.1" not in caplog.text
+
+
+async def test_a_send_after_the_retry_interval_finds_redis_come_back(
+    redis_url, namespace, caplog
+) -> None:
+    """Start without Redis, Redis answers later: the start-up warning is not the last word."""
+    clock = Clock()
+    (pacer,) = instances(redis_url, namespace, 1, clock=clock)
+    pacer._url = NOTHING_LISTENS  # Redis down at start-up ...
+    assert pacer.check() is False
+    pacer._url = redis_url  # ... and up again by the first retry
+    clock.now += REDIS_RETRY_SECONDS
+    with caplog.at_level(logging.WARNING, logger="connectors.whatsapp.pacing_redis"):
+        assert await pacer.book_in_redis(PSEUDONYM, NUMBER) is not None
+    assert "whatsapp.pacing.redis_recovered" in caplog.text
+    await pacer.aclose()
+
+
+def test_check_gives_up_within_its_timeout_when_redis_never_answers(caplog) -> None:
+    silent = socket.socket()  # accepts connections (the backlog) and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        pacer = RedisPacer(url, recipient_key=recipient_key)
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="connectors.whatsapp.pacing_redis"):
+            assert pacer.check(timeout=0.2) is False
+        assert time.monotonic() - started < 1.5
+        assert "whatsapp.pacing.redis_unavailable at=start error=TimeoutError" in caplog.text
+    finally:
+        silent.close()
