@@ -5,24 +5,40 @@ business start a conversation with an approved template, so the second step is t
 named in bot/compliance.yml (`confirmation_template`), whose quick-reply button carries the
 payload `/affirm`. The user's tap comes back through the webhook as that payload, and the consent
 action confirms. Used by `python -m compliance consent optin`.
+
+The send books on a pacer built as the channel builds its own (graph_clients.pacer_for, the same
+keyed hash of the recipient): with WHATSAPP_PACING_REDIS_URL the CLI's send counts against the
+rate every Rasa server shares and waits out a 131056 penalty the channel recorded for that user,
+as any reply would. The settings come from the WHATSAPP_* environment only, not credentials.yml.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+
+import httpx
 
 from compliance.gate import ComplianceGate
 from connectors.whatsapp.config import WhatsAppConfig
 from connectors.whatsapp.graph_client import GraphClient
+from connectors.whatsapp.graph_clients import pacer_for
 from connectors.whatsapp.output_channel import recipient_for
 from connectors.whatsapp.templates import template_message
 
 CONFIRM_PAYLOAD = "/affirm"
 
 
-async def send_confirmation_template(gate: ComplianceGate, subject: str) -> str:
-    """Send the confirmation template to `subject` in their language; the sent message's hash."""
-    config = WhatsAppConfig.from_credentials(None, os.environ)
+async def send_confirmation_template(
+    gate: ComplianceGate,
+    subject: str,
+    *,
+    environ: Mapping[str, str] = os.environ,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> str:
+    """Send the confirmation template to `subject` in their language; the sent message's hash.
+    `environ` holds the WHATSAPP_* settings; `transport` is for tests (httpx.MockTransport)."""
+    config = WhatsAppConfig.from_credentials(None, environ)
     settings = gate.context.settings
     identifier = gate.recipient(subject)
     calling_code = identifier.value.lstrip("+")[:3] if identifier.kind.value == "phone" else None
@@ -33,14 +49,21 @@ async def send_confirmation_template(gate: ComplianceGate, subject: str) -> str:
     body = template_message(
         recipient_for(identifier), template.name, template.language, buttons=[CONFIRM_PAYLOAD]
     )
-    async with GraphClient(
-        base_url=config.api_base_url,
-        api_version=config.api_version,
-        phone_number_id=config.phone_number_id,
-        access_token=config.access_token,
-        timeout=config.request_timeout_seconds,
-    ) as graph:
-        result = await graph.send(body, pacing_key=subject)
+    # The channel's recipient key (channel.py), so that Redis sees one user under one hash.
+    pacer = pacer_for(config, lambda recipient: gate.keyed_hash("pacing", recipient))
+    try:
+        async with GraphClient(
+            base_url=config.api_base_url,
+            api_version=config.api_version,
+            phone_number_id=config.phone_number_id,
+            access_token=config.access_token,
+            timeout=config.request_timeout_seconds,
+            pacer=pacer,
+            transport=transport,
+        ) as graph:
+            result = await graph.send(body, pacing_key=subject)
+    finally:
+        await pacer.aclose()  # the Redis connection belongs to this (the CLI's) loop
     id_hash = gate.keyed_hash("message_id", result.message_id)
     gate.on_outbound(subject, "template", id_hash, "confirmation_template")
     return id_hash
