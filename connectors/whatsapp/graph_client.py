@@ -56,6 +56,12 @@ __all__ = ["USER_AGENT", "GraphClient", "MediaInfo", "SendResult"]
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# httpx logs every request's full URL at INFO ("HTTP Request: GET https://lookaside...&hash=..."):
+# the phone number id in every Graph path, Meta's media download URL with its hash, a media id.
+# Those must stay out of the logs like the bytes and the token, whatever level the app logs at,
+# so httpx's own logger is held at WARNING here, where every Graph request is made.
+logging.getLogger("httpx").setLevel(max(logging.getLogger("httpx").level, logging.WARNING))
+
 # A missing or odd User-Agent has been reported to get an HTML page instead of the media file
 # (shared whatsapp-cloud-api.md §9), so we always send one.
 USER_AGENT = "sigillo-whatsapp/0.1"

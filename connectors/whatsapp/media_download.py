@@ -35,9 +35,6 @@ from connectors.whatsapp.media_checks import (
 )
 
 logger = logging.getLogger(__name__)
-# httpx logs every request's full URL at INFO ("HTTP Request: GET https://lookaside...&hash=..."):
-# for media that is Meta's download URL, which must stay out of the logs like the bytes.
-logging.getLogger("httpx").setLevel(max(logging.getLogger("httpx").level, logging.WARNING))
 
 # The whole download (URL, bytes, one URL refresh, retries included) must end well inside the
 # inbox lease (30 s, connectors/whatsapp/inbox.py), or another worker would claim the turn again.
