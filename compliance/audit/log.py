@@ -50,8 +50,11 @@ _WRITE_HEAD = update(audit_head).where(audit_head.c.id == HEAD_ID).values(
 _INSERT_ENTRIES = insert(audit_entries)
 
 
-# One append: an optional change run in its transaction (False: append nothing), and entries.
-_Request = tuple[Callable[[Connection], bool] | None, list[NewEntry]]
+# One append: run in the append's transaction, it makes its changes and returns the entries to
+# append (none: the changes commit alone).
+_Request = Callable[[Connection], list[NewEntry]]
+# The head row as read, the key of the parsed head kept from the last transaction.
+_HeadKey = tuple[int, str, int, str | None, int]
 
 
 @dataclass
@@ -112,7 +115,7 @@ class AuditLog:
         entries = [NewEntry.coerce(f) for f in fields]  # validated before taking the lock
         if not entries:
             return []
-        return self._group.submit((None, entries))
+        return self._group.submit(lambda _connection: entries)
 
     def append_with(
         self,
@@ -126,17 +129,28 @@ class AuditLog:
         entries = [NewEntry.coerce(f) for f in fields]
         if not entries:
             raise ValueError("append_with needs at least one entry")
-        return self._group.submit((change, entries))
+        return self._group.submit(lambda connection: entries if change(connection) else [])
+
+    def append_derived(
+        self, change: Callable[[Connection], Iterable[NewEntry | Mapping[str, Any]]]
+    ) -> list[int]:
+        """Run `change` in the append's transaction and append the entries it returns: for a
+        write whose audit entries depend on what it wrote (the tracker store appends a turn's
+        events and audits the bot actions among them). Both commit together, in one durable
+        commit, or neither does; no entries: the change commits alone. `change` may run on
+        another thread (group commit), may run again after a rolled-back attempt (a failed
+        batch is retried item by item) and must not append itself."""
+        return self._group.submit(
+            lambda connection: [NewEntry.coerce(f) for f in change(connection)]
+        )
 
     def _append_batch(self, requests: list[_Request]) -> list[list[int]]:
         """Every request of a group commit in one transaction (see group_commit.py)."""
         seqs: list[list[int]] = []
         with self.locked() as (connection, head):
-            for change, entries in requests:
-                if change is not None and not change(connection):
-                    seqs.append([])
-                else:
-                    seqs.append(self.append_locked(connection, head, entries))
+            for request in requests:
+                entries = request(connection)
+                seqs.append(self.append_locked(connection, head, entries) if entries else [])
         return seqs
 
     def checkpoint_now(self) -> cp.SignedCheckpoint:
@@ -160,25 +174,17 @@ class AuditLog:
             row = connection.execute(query).one_or_none()
             if row is None:
                 raise ConfigError("audit tables are missing: run compliance.storage.migrate()")
-            head = _Head(
-                size=row.size,
-                compact=CompactRange.from_json(row.compact_range),
-                last_checkpoint_size=row.last_checkpoint_size,
-                last_checkpoint_time=(parse_time(row.last_checkpoint_time)
-                                      if row.last_checkpoint_time else None),
-                pruned_before=row.pruned_before,
-            )
-            if head.compact.size != head.size:
-                raise ConfigError("audit_head is inconsistent: compact range size != size")
+            head = _parse_head(row)
             yield connection, head
-            connection.execute(_WRITE_HEAD, {
-                "h_size": head.size,
-                "h_compact_range": head.compact.to_json(),
-                "h_last_checkpoint_size": head.last_checkpoint_size,
-                "h_last_checkpoint_time": (format_time(head.last_checkpoint_time)
-                                           if head.last_checkpoint_time else None),
-                "h_pruned_before": head.pruned_before,
-            })
+            written = (
+                head.size,
+                head.compact.to_json(),
+                head.last_checkpoint_size,
+                format_time(head.last_checkpoint_time) if head.last_checkpoint_time else None,
+                head.pruned_before,
+            )
+            connection.execute(_WRITE_HEAD, dict(zip(_HEAD_PARAMS, written, strict=True)))
+            _remember_head(written, head)
 
     def append_locked(self, connection: Connection, head: _Head,
                       entries: list[NewEntry]) -> list[int]:
@@ -233,6 +239,52 @@ class AuditLog:
         return signed
 
 
+_HEAD_PARAMS = ("h_size", "h_compact_range", "h_last_checkpoint_size", "h_last_checkpoint_time",
+                "h_pruned_before")
+
+# The head row this process last read or wrote, with its parse. Every transaction still reads
+# the row (another writer may have moved it on) and reuses the parse when the text matches: the
+# common case, as the channel's and the tracker store's logs take turns in one Rasa server.
+# Parsing is a pure function of the row, so one memo serves every AuditLog and database.
+_last_head: tuple[_HeadKey, _Head] | None = None
+
+
+def _parse_head(row: Any) -> _Head:
+    """The head of an audit_head row; its parse is reused when the row is the one last seen,
+    which saves decoding the compact range and the checkpoint time on every append."""
+    global _last_head
+    key: _HeadKey = (row.size, row.compact_range, row.last_checkpoint_size,
+                     row.last_checkpoint_time, row.pruned_before)
+    last = _last_head
+    if last is not None and last[0] == key:
+        return _copy_head(last[1])
+    head = _Head(
+        size=row.size,
+        compact=CompactRange.from_json(row.compact_range),
+        last_checkpoint_size=row.last_checkpoint_size,
+        last_checkpoint_time=(parse_time(row.last_checkpoint_time)
+                              if row.last_checkpoint_time else None),
+        pruned_before=row.pruned_before,
+    )
+    if head.compact.size != head.size:
+        raise ConfigError("audit_head is inconsistent: compact range size != size")
+    _last_head = (key, _copy_head(head))
+    return head
+
+
+def _remember_head(written: _HeadKey, head: _Head) -> None:
+    """Memo the head as written, before the commit: if the commit fails the row keeps its old
+    text, which then no longer matches, and the next transaction parses the row afresh."""
+    global _last_head
+    _last_head = (written, _copy_head(head))
+
+
+def _copy_head(head: _Head) -> _Head:
+    """A copy the caller may extend (the compact range is the only mutable part)."""
+    return _Head(head.size, head.compact.copy(), head.last_checkpoint_size,
+                 head.last_checkpoint_time, head.pruned_before)
+
+
 def _writer_engine(engine: Engine) -> Engine:
     """For SQLite, a private engine whose transactions start with BEGIN IMMEDIATE.
 
@@ -258,6 +310,8 @@ def _writer_engine(engine: Engine) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
+        # As on the shared engine: the changes that commit with an entry run here too.
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(writer, "begin")
