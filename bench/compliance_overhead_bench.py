@@ -124,7 +124,7 @@ def compliance_turn_latencies(turns: int, laps: Laps) -> list[float]:
     inbox = Inbox(context.engine, gate)
     domain = Domain.load(str(ROOT / "domain.yml"))
     store = EncryptedTrackerStore(
-        domain, engine=context.engine, subject_keys=context.keys, audit=context.audit.append_many
+        domain, engine=context.engine, subject_keys=context.keys, audit=context.audit
     )
     sender = SubjectIdentifier(IdentifierKind.PHONE, "+393331234567")
     grant_consent(context, [gate.admit(sender)])

@@ -9,7 +9,9 @@ endpoints.yml:
       retention_days: 30             # optional; used by `python -m compliance retention run`
 
 Each event is split by event_codec into lookup fields (clear) and personal content, sealed under
-the subject's data key (AAD: sender, generation, seq). Unlike Rasa's SQLTrackerStore, a save
+the subject's data key (AAD: sender, generation, seq). A save that adds bot actions appends the
+events and the actions' `bot_action` audit entries in one transaction of the audit log (one
+durable commit: both or neither). Unlike Rasa's SQLTrackerStore, a save
 appends only the events the tracker gained since the store handed it out, and a retrieve reuses
 the tracker the store last saw when the database says nothing changed, so a turn costs the same
 at event 10 and at event 200. A subject whose data key was destroyed has no conversation any
@@ -20,10 +22,10 @@ I/O is synchronous inside the async methods, as in Rasa's own SQL store: queries
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import TrackerStore
@@ -32,14 +34,17 @@ from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import Engine
 
-from compliance.errors import SubjectErased
+from compliance.errors import ConfigError, SubjectErased
 from compliance.storage.guard import storage_errors
 from compliance.tracker_store import repository
 from compliance.tracker_store.cache import TrackerCache, Version, clone_tracker
 from compliance.tracker_store.config import StoreConfig, parse_config
-from compliance.tracker_store.repository import Mark
+from compliance.tracker_store.repository import Appended, Mark, RowSealer
 from compliance.tracker_store.retention import delete_conversation
 from compliance.tracker_store.sealing import SubjectKeys, open_event, seal_event
+
+if TYPE_CHECKING:
+    from compliance.audit import AuditLog, NewEntry
 
 logger = logging.getLogger(__name__)
 
@@ -61,12 +66,13 @@ class EncryptedTrackerStore(TrackerStore):
         *,
         engine: Engine | None = None,
         subject_keys: SubjectKeys | None = None,
-        audit: Callable[[list[Any]], Any] | None = None,
+        audit: AuditLog | None = None,
         clock: Callable[[], datetime] = _utcnow,
         **options: Any,
     ) -> None:
         """Rasa passes host=<url>, domain, event_broker and the other endpoints.yml keys;
-        tests and tools may inject engine, subject_keys and clock instead."""
+        tests and tools may inject engine, subject_keys, the audit log (on the same database:
+        a save and its audit entries share a transaction) and clock instead."""
         self.config: StoreConfig = parse_config(host, options)
         if engine is None:
             from compliance.storage import create_engine_from_url, default_database_url, migrate
@@ -76,6 +82,8 @@ class EncryptedTrackerStore(TrackerStore):
                 migrate(engine)
             # Built by Rasa from endpoints.yml: every bot action goes into the audit log too.
             audit = audit or _default_audit(engine, self.config.key_file)
+        if audit is not None and audit.engine.url != engine.url:
+            raise ConfigError("the tracker store's audit log must be on the store's database")
         self.engine = engine
         self._audit = audit
         self._keys = subject_keys or _default_subject_keys(engine, self.config.key_file)
@@ -97,7 +105,11 @@ class EncryptedTrackerStore(TrackerStore):
             # Outside our transaction: creating a key writes, and SQLite allows one writer.
             self._keys.get_or_create(sender)
         seal = partial(seal_event, self._keys, sender)
-        result = repository.append(self.engine, sender, tracker.events, mark, seal, self._clock())
+        events, now = tracker.events, self._clock()
+        if self._audit is not None and _any_bot_action(_unsaved(events, mark)):
+            result = self._append_audited(sender, events, mark, seal, now)
+        else:  # nothing to audit: the store's own transaction, no audit commit
+            result = repository.append(self.engine, sender, events, mark, seal, now)
         if result.version is None or result.mark is None:
             logger.info("tracker save dropped: conversation %s was deleted meanwhile", sender)
             self._cache.evict(sender)
@@ -107,8 +119,6 @@ class EncryptedTrackerStore(TrackerStore):
             self._cache.put(sender, result.version, tracker)
         else:  # the tracker spans more than the latest session: rebuild on the next retrieve
             self._cache.evict(sender)
-        if self._audit is not None and result.written:
-            self._audit_actions(sender, result.written)
         if self.event_broker is not None and result.written:
             await self._stream_new_events(self.event_broker, result.written, sender)
         logger.debug("tracker %s: %d event(s) appended", sender, len(result.written))
@@ -137,26 +147,30 @@ class EncryptedTrackerStore(TrackerStore):
 
     # --- internals --------------------------------------------------------------------------
 
-    def _audit_actions(self, sender: str, events: Iterable[Event]) -> None:
-        """One `bot_action` audit entry per action the bot ran (names only, never content).
-        A sender id that is not a pseudonym (`rasa shell`, a channel that passes raw ids) is
-        never written to the log: such entries carry no subject."""
-        from compliance.audit import NewEntry
-        from compliance.identity import is_pseudonym
+    def _append_audited(
+        self,
+        sender: str,
+        events: Sequence[Event],
+        mark: Mark | None,
+        seal: RowSealer,
+        now: datetime,
+    ) -> Appended:
+        """repository.append in the audit log's transaction, with one `bot_action` entry per
+        action written: the events and their entries commit together or not at all."""
+        audit = self._audit
+        assert audit is not None
+        outcome: list[Appended] = []
 
-        subject = sender if is_pseudonym(sender) else None
-        entries = [
-            NewEntry(
-                component="rasa",
-                kind="bot_action",
-                subject=subject,
-                attributes={"action": event.action_name, "policy": event.policy},
-            )
-            for event in events
-            if isinstance(event, ActionExecuted) and event.action_name != "action_listen"
-        ]
-        if entries:
-            self._audit(entries)  # type: ignore[misc]
+        def change(conn: Any) -> list[NewEntry]:
+            result = repository.append_on(conn, sender, events, mark, seal, now)
+            outcome[:] = [result]  # the last run is the one that committed
+            return _action_entries(sender, result.written)
+
+        def attempt() -> Appended:
+            audit.append_derived(change)
+            return outcome[0]
+
+        return repository.retry_conflicts(attempt)
 
     def _retrieve(self, sender: str, *, full: bool) -> DialogueStateTracker | None:
         with storage_errors(), self.engine.connect() as conn:
@@ -256,11 +270,45 @@ class EncryptedTrackerStore(TrackerStore):
         ]
 
 
-def _default_audit(engine: Engine, key_file: str | None) -> Callable[[list[Any]], Any]:
+def _unsaved(events: Sequence[Event], mark: Mark | None) -> Sequence[Event]:
+    """Every event a save may write: those after the mark, or all of them without one (the
+    slow path then writes a suffix)."""
+    return repository.unsaved(events, mark.synced) if mark is not None else events
+
+
+def _is_bot_action(event: Event) -> bool:
+    return isinstance(event, ActionExecuted) and event.action_name != "action_listen"
+
+
+def _any_bot_action(events: Iterable[Event]) -> bool:
+    return any(_is_bot_action(event) for event in events)
+
+
+def _action_entries(sender: str, events: Iterable[Event]) -> list[NewEntry]:
+    """One `bot_action` audit entry per action the bot ran (names only, never content). A
+    sender id that is not a pseudonym (`rasa shell`, a channel that passes raw ids) is never
+    written to the log: such entries carry no subject."""
+    from compliance.audit import NewEntry
+    from compliance.identity import is_pseudonym
+
+    subject = sender if is_pseudonym(sender) else None
+    return [
+        NewEntry(
+            component="rasa",
+            kind="bot_action",
+            subject=subject,
+            attributes={"action": event.action_name, "policy": event.policy},
+        )
+        for event in events
+        if _is_bot_action(event)
+    ]
+
+
+def _default_audit(engine: Engine, key_file: str | None) -> AuditLog:
     from compliance.audit import AuditLog
     from compliance.keys.keyfile import load_keyring
 
-    return AuditLog(engine, load_keyring(key_file).audit_signing_key).append_many
+    return AuditLog(engine, load_keyring(key_file).audit_signing_key)
 
 
 def _default_subject_keys(engine: Engine, key_file: str | None) -> SubjectKeys:

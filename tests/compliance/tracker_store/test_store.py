@@ -226,24 +226,3 @@ async def test_cache_disabled_gives_the_same_answers(store_factory, domain, conv
     tracker.update(SlotSet("order_id", "z"))
     await store.save(tracker)
     assert (await store.retrieve(SENDER)).get_slot("order_id") == "z"
-
-
-async def test_each_new_bot_action_is_audited_once_by_name(store_factory, domain, conversation):
-    audited: list = []
-    store = store_factory(audit=audited.extend)
-    pseudonym = "wa_" + "a" * 32  # what the channels hand Rasa
-    tracker = _tracker(domain, conversation(2), sender=pseudonym)
-    await store.save(tracker)
-    actions = [
-        e.action_name
-        for e in tracker.events
-        if isinstance(e, ActionExecuted) and e.action_name != "action_listen"
-    ]
-    assert [entry.attributes["action"] for entry in audited] == actions
-    assert {entry.kind for entry in audited} == {"bot_action"}
-    assert {entry.subject for entry in audited} == {pseudonym}
-    await store.save(tracker)  # nothing new: nothing audited again
-    assert len(audited) == len(actions)
-    raw = _tracker(domain, conversation(1), sender="default")  # e.g. `rasa shell`
-    await store.save(raw)
-    assert {entry.subject for entry in audited[len(actions):]} == {None}
