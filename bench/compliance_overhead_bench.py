@@ -5,7 +5,8 @@ tracker store do it, on a SQLite database: pseudonymize and admit the sender (id
 keyed hashes of the message id and content, seal and record the message in the inbox, claim and
 open it, resolve the recipient, refresh the 24-hour window and audit the inbound message, the send
 guard's check, audit the outbound message, complete the inbox row, and seal and store the turn's
-five tracker events. The full Rasa turn is the latency of one REST turn of a real Rasa server and
+five tracker events (with the bot action's audit entry, in the same transaction, as the tracker
+store does). The full Rasa turn is the latency of one REST turn of a real Rasa server and
 action server on the reference assistant (which includes its encrypted tracker store).
 Target: overhead under 5% of a turn.
 
