@@ -53,7 +53,8 @@ _INSERT_ENTRIES = insert(audit_entries)
 # One append: run in the append's transaction, it makes its changes and returns the entries to
 # append (none: the changes commit alone).
 _Request = Callable[[Connection], list[NewEntry]]
-# The head row as read, the key of the parsed head kept from the last transaction.
+# An audit_head row's values (size, compact range, last checkpoint size and time, pruned_before):
+# the key of the memoised parse below.
 _HeadKey = tuple[int, str, int, str | None, int]
 
 
