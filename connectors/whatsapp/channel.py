@@ -35,6 +35,7 @@ from connectors.whatsapp.receiver_pool import ReceiverPool
 from connectors.whatsapp.signature import SIGNATURE_HEADER, check_verify_token
 from connectors.whatsapp.turn_queue import TurnQueue
 from connectors.whatsapp.turn_thread import TurnThread
+from connectors.whatsapp.webhook_front_process import WebhookFront
 from connectors.whatsapp.webhook_receiver import WebhookReceiver
 
 logger = logging.getLogger(__name__)
@@ -96,7 +97,14 @@ class WhatsAppInput(InputChannel):
         self.turns = TurnThread()
         # Expires stale first opt-ins without a cron job (housekeeping.py); on the server's loop.
         self.housekeeper = Housekeeper(gate.housekeeping, gate.housekeeping_interval_seconds())
-        self.receivers = ReceiverPool(self.receiver, webhook_processes, credentials)
+        # With a front (webhook_port) Meta's callback is served there; this server's own route
+        # stays as a fallback for a proxy not yet switched, on threads: no idle worker process.
+        self.credentials = credentials
+        with_front = config.webhook_port is not None
+        self.receivers = ReceiverPool(
+            self.receiver, 0 if with_front else webhook_processes, credentials
+        )
+        self.front: WebhookFront | None = None
 
     def _default_graph(self) -> GraphClient:
         return GraphClient(
@@ -122,6 +130,10 @@ class WhatsAppInput(InputChannel):
             self.graphs.for_this_loop()  # on the turn loop, where its connections will live
             queue.start()  # also recovers turns a previous process left pending
 
+        def submit_all(recorded: list[tuple[int, str]]) -> None:  # on the turn loop
+            for seq, subject in recorded:
+                queue.submit(seq, subject)
+
         async def stop_queue() -> None:
             await queue.stop()
             await self.graphs.close_this_loop()
@@ -136,9 +148,16 @@ class WhatsAppInput(InputChannel):
             await turns.run_here(start_queue())
             self.housekeeper.start()
             await self.receivers.start()
+            if self.config.webhook_port is not None:
+                self.front = WebhookFront(
+                    self.credentials, lambda recorded: turns.call(submit_all, recorded)
+                )
+                await self.front.start()
 
         @bp.listener("before_server_stop")
         async def stop(app: Any, loop: Any) -> None:
+            if self.front is not None:
+                self.front.stop()
             await self.housekeeper.stop()
             self.receivers.close()
             await turns.run_here(stop_queue())
@@ -165,9 +184,8 @@ class WhatsAppInput(InputChannel):
             )
             for recorded in outcome.accepted:
                 turns.call(queue.submit, recorded.seq, recorded.subject)
-            if outcome.status != 200:
-                return response.json({"error": outcome.reason}, status=outcome.status)
-            return response.json({"status": "ok", "accepted": len(outcome.accepted)})
+            status, body = outcome.http_answer()
+            return response.json(body, status=status)
 
         return bp
 
@@ -176,7 +194,8 @@ class WhatsAppInput(InputChannel):
     ) -> Callable[[InboxItem], Awaitable[None]]:
         async def run_turn(item: InboxItem) -> None:
             payload = item.payload
-            self.gate.on_inbound(
+            await asyncio.to_thread(  # a durable audit commit: off the turn loop (turn_queue)
+                self.gate.on_inbound,
                 item.subject,
                 payload["type"],
                 payload["id_hash"],

@@ -33,6 +33,7 @@ DEFAULT_API_VERSION = "v23.0"
 DEFAULT_API_BASE_URL = "https://graph.facebook.com"
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 10.0
 DEFAULT_WEBHOOK_PROCESSES = 1  # one core's worth beside the server: the machine has two
+DEFAULT_WEBHOOK_HOST = "0.0.0.0"  # as `rasa run` binds: Meta (or its proxy) must reach it
 _MAX_WEBHOOK_PROCESSES = 8
 # Bounds that catch unit mistakes (a size in MB, a rate in messages per minute).
 _MIN_BODY_BYTES = 1024
@@ -49,6 +50,8 @@ ENV_FALLBACKS: Mapping[str, str] = {
     "api_version": "WHATSAPP_API_VERSION",
     "api_base_url": "WHATSAPP_API_BASE_URL",
     "pacing_redis_url": "WHATSAPP_PACING_REDIS_URL",
+    "webhook_port": "WHATSAPP_WEBHOOK_PORT",
+    "webhook_host": "WHATSAPP_WEBHOOK_HOST",
 }
 
 ALLOWED_KEYS = frozenset(
@@ -95,6 +98,10 @@ class WhatsAppConfig:
     # Worker processes that record webhooks off the Rasa server's interpreter lock
     # (receiver_pool.py); 0 records them on threads of the server.
     webhook_processes: int = DEFAULT_WEBHOOK_PROCESSES
+    # The webhook front (webhook_front.py): Meta's callback served by a process of its own on
+    # this port, beside the Rasa server; None serves it on the Rasa server's own port only.
+    webhook_port: int | None = None
+    webhook_host: str = DEFAULT_WEBHOOK_HOST
     # Shared pacing across servers (pacing_redis.py); None: each process paces on its own.
     # A Secret: a Redis URL may carry a password.
     pacing_redis_url: Secret | None = field(default=None, repr=False)
@@ -157,6 +164,8 @@ class WhatsAppConfig:
                 0, _MAX_WEBHOOK_PROCESSES,
             ),
             pacing_redis_url=_redis_url(raw("pacing_redis_url")),
+            webhook_port=_optional_port(raw("webhook_port")),
+            webhook_host=_host(raw("webhook_host")),
         )
 
 
@@ -246,6 +255,21 @@ def _redis_url(value: Any) -> Secret | None:
     except (TypeError, ValueError, RedisError):  # their text may quote the value: not echoed
         raise WhatsAppConfigError("pacing_redis_url", rule + " (an invalid ?option)") from None
     return Secret(value)
+
+
+def _optional_port(value: Any) -> int | None:
+    if value is None:
+        return None
+    return _int_in_range(value, "webhook_port", 0, 1, 65535)
+
+
+def _host(value: Any) -> str:
+    if value is None:
+        return DEFAULT_WEBHOOK_HOST
+    if not isinstance(value, str) or not value or any(c.isspace() or c in "/:@" for c in value):
+        # ':' too: a port belongs in webhook_port (an IPv6 host is not supported here).
+        raise WhatsAppConfigError("webhook_host", "must be a host name or IPv4 address, no port")
+    return value
 
 
 def _int_in_range(value: Any, key: str, default: int, low: int, high: int) -> int:

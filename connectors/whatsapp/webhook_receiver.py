@@ -39,6 +39,12 @@ class Outcome:
     reason: str = "ok"
     accepted: list[Recorded] = field(default_factory=list)
 
+    def http_answer(self) -> tuple[int, dict[str, object]]:
+        """Status and JSON body for Meta: the same from the Rasa server's route and the front."""
+        if self.status != 200:
+            return self.status, {"error": self.reason}
+        return 200, {"status": "ok", "accepted": len(self.accepted)}
+
 
 class WebhookReceiver:
     def __init__(self, config: WhatsAppConfig, gate: Gate, inbox: Inbox) -> None:
@@ -46,9 +52,16 @@ class WebhookReceiver:
         self._gate = gate
         self._inbox = inbox
 
+    @property
+    def max_body_bytes(self) -> int:
+        return self._config.max_body_bytes
+
+    def too_large(self) -> Outcome:
+        return Outcome(413, f"body larger than {self._config.max_body_bytes} bytes")
+
     def receive(self, raw: bytes, signature_header: str | None) -> Outcome:
         if len(raw) > self._config.max_body_bytes:
-            return Outcome(413, f"body larger than {self._config.max_body_bytes} bytes")
+            return self.too_large()
         signature = verify_signature(self._config.app_secret, raw, signature_header)
         if not signature.ok:
             logger.warning("whatsapp.webhook.rejected status=%d", signature.http_status)

@@ -72,6 +72,15 @@ def test_all_options():
     assert config.request_timeout_seconds == 2.5
 
 
+def test_the_webhook_front_is_off_unless_a_port_is_set():
+    plain = WhatsAppConfig.from_credentials(BASE, {})
+    assert (plain.webhook_port, plain.webhook_host) == (None, "0.0.0.0")
+    front = WhatsAppConfig.from_credentials(
+        BASE, {"WHATSAPP_WEBHOOK_PORT": "5006", "WHATSAPP_WEBHOOK_HOST": "127.0.0.1"}
+    )
+    assert (front.webhook_port, front.webhook_host) == (5006, "127.0.0.1")
+
+
 def test_repr_and_str_hide_secrets():
     config = WhatsAppConfig.from_credentials(BASE, {})
     shown = repr(config) + str(config) + repr(config.app_secret) + str(config.access_token)
@@ -132,6 +141,11 @@ def _error(creds, env=None) -> WhatsAppConfigError:
         ({"webhook_processes": 9}, "webhook_processes", "between 0 and 8"),
         ({"webhook_processes": -1}, "webhook_processes", "between 0 and 8"),
         ({"webhook_processes": "two"}, "webhook_processes", "between 0 and 8"),
+        ({"webhook_port": 0}, "webhook_port", "between 1 and 65535"),
+        ({"webhook_port": 70000}, "webhook_port", "between 1 and 65535"),
+        ({"webhook_port": "http"}, "webhook_port", "between 1 and 65535"),
+        ({"webhook_host": "127.0.0.1:5006"}, "webhook_host", "no port"),
+        ({"webhook_host": "http://example.org"}, "webhook_host", "host name"),
         ({"unsupported_reply": "   "}, "unsupported_reply", "non-empty"),
         ({"unsupported_reply": "x" * 4097}, "unsupported_reply", "4096"),
         ({"verify_tokn": "x"}, "verify_tokn", "unknown key"),

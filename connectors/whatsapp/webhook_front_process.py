@@ -1,0 +1,148 @@
+"""The Rasa server's side of the webhook front (webhook_front.py): start it, hear it, restart it.
+
+`start()` spawns the front and returns once it listens, or raises WebhookWorkersFailed with the
+front's own reason (a setting by name, a port in use): the server must not run half-configured.
+A thread then waits on the doorbell pipe and hands each batch of recorded messages to
+`on_recorded` (the channel submits them to the turn queue). If the front dies, the pipe ends:
+the thread logs it and starts a new front; what the dead one had recorded is in the inbox, where
+the turn queue's sweep finds it, and what it had not acknowledged Meta redelivers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Mapping
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from connectors.whatsapp.receiver_pool import WebhookWorkersFailed
+from connectors.whatsapp.webhook_front import run_front
+
+logger = logging.getLogger(__name__)
+
+OnRecorded = Callable[[list[tuple[int, str]]], None]
+
+# spawn, not fork: the Rasa server has threads and TensorFlow state a fork would copy.
+_CONTEXT = multiprocessing.get_context("spawn")
+
+
+class WebhookFront:
+    def __init__(
+        self,
+        credentials: Mapping[str, Any] | None,
+        on_recorded: OnRecorded,
+        *,
+        start_timeout: float = 120.0,
+        restart_pause: float = 5.0,
+    ) -> None:
+        self._credentials = dict(credentials or {})
+        self._on_recorded = on_recorded
+        self._start_timeout = start_timeout
+        self._restart_pause = restart_pause
+        self._stopping = threading.Event()
+        self._process: BaseProcess | None = None
+        self._doorbell: Connection | None = None
+        self._listener: threading.Thread | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    async def start(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self._launch)
+        self._listener = threading.Thread(
+            target=self._listen, name="whatsapp-front-doorbell", daemon=True
+        )
+        self._listener.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._end_process()  # ends the pipe, which ends the listener
+        if self._listener is not None:
+            self._listener.join(timeout=5)
+        if self._doorbell is not None:
+            self._doorbell.close()
+
+    def _launch(self) -> None:
+        doorbell, child_end = _CONTEXT.Pipe(duplex=False)
+        process = _CONTEXT.Process(
+            target=run_front,
+            args=(
+                self._credentials,
+                child_end,
+                logging.getLogger().getEffectiveLevel(),
+                os.getpid(),
+            ),
+            name="whatsapp-webhook-front",
+            daemon=True,
+        )
+        process.start()
+        child_end.close()  # so that the pipe ends when the child does
+        reason = _first_word(doorbell, process, self._start_timeout)
+        if reason is not None:
+            doorbell.close()
+            raise WebhookWorkersFailed(f"the WhatsApp webhook front could not start: {reason}")
+        old = self._doorbell
+        self._process, self._doorbell = process, doorbell
+        if old is not None:
+            old.close()
+
+    def _listen(self) -> None:
+        while not self._stopping.is_set():
+            assert self._doorbell is not None
+            try:
+                recorded = self._doorbell.recv()
+            except (EOFError, OSError):
+                if self._stopping.is_set():
+                    return
+                exit_code = self._process.exitcode if self._process is not None else None
+                logger.error("whatsapp.webhook_front.died exit_code=%s", exit_code)
+                self._relaunch_until_up()
+                continue
+            try:
+                self._on_recorded(recorded)
+            except Exception as exc:  # the sweep will find them: never lose the listener
+                logger.error("whatsapp.webhook_front.submit_failed error=%s", type(exc).__name__)
+
+    def _relaunch_until_up(self) -> None:
+        self._end_process()
+        while not self._stopping.is_set():
+            try:
+                self._launch()
+            except WebhookWorkersFailed as exc:
+                logger.error("whatsapp.webhook_front.restart_failed reason=%s", exc)
+                self._stopping.wait(self._restart_pause)
+            else:
+                logger.info("whatsapp.webhook_front.restarted")
+                return
+
+    def _end_process(self) -> None:
+        process = self._process
+        if process is None or not process.is_alive():
+            return
+        process.terminate()  # nothing to flush: what it acknowledged is committed
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)
+
+
+def _first_word(doorbell: Connection, process: BaseProcess, timeout: float) -> str | None:
+    """None once the front says it listens; otherwise why it will not."""
+    if not doorbell.poll(timeout):
+        process.kill()
+        return f"it did not answer within {timeout:g} s"
+    try:
+        kind, detail = doorbell.recv()
+    except (EOFError, OSError):
+        process.join(timeout=5)
+        return f"it exited with code {process.exitcode} while starting: see its error above"
+    if kind != "ready":
+        process.join(timeout=5)
+        return str(detail)
+    return None
