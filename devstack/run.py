@@ -3,7 +3,9 @@ and stop everything cleanly on Ctrl-C.
 
 Without Meta credentials (WHATSAPP_ACCESS_TOKEN unset) the WhatsApp channel runs against the
 local Cloud API simulator, and `make chat` talks to the bot as a WhatsApp user. With them, the
-channel talks to Meta and Meta must reach /webhooks/whatsapp/webhook on this machine.
+channel talks to Meta and Meta must reach /webhooks/whatsapp/webhook on this machine: on the
+webhook front's port when WHATSAPP_WEBHOOK_PORT is set (the way to run in production), else on
+the Rasa server's. With the simulator, the front always runs (SIGILLO_WEBHOOK_PORT, 5006).
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ def _port(name: str, default: int) -> int:
     return int(raw)
 
 
+def _webhook_port(channel: str) -> int | None:
+    """The simulator always calls the front; Meta does when WHATSAPP_WEBHOOK_PORT says where."""
+    if channel == "whatsapp":
+        return _port("SIGILLO_WEBHOOK_PORT", 5006)
+    return _port("WHATSAPP_WEBHOOK_PORT", 0) if os.environ.get("WHATSAPP_WEBHOOK_PORT") else None
+
+
 def _banner(stack, channel: str) -> str:  # type: ignore[no-untyped-def]
     lines = ["", "Sigillo is running."]
     if channel == "whatsapp":
@@ -36,7 +45,7 @@ def _banner(stack, channel: str) -> str:  # type: ignore[no-untyped-def]
     else:
         lines.append(
             f"  WhatsApp:  Meta's webhook URL is <public https>/webhooks/whatsapp/webhook"
-            f" -> {stack.rasa_url}"
+            f" -> {stack.webhook_url}"
         )
     lines += [
         f"  REST:      curl -s {stack.rasa_url}/webhooks/rest/webhook "
@@ -60,6 +69,7 @@ def main() -> int:
             rasa_port=_port("SIGILLO_RASA_PORT", 5005),
             actions_port=_port("SIGILLO_ACTIONS_PORT", 5055),
             simulator_port=_port("SIGILLO_SIMULATOR_PORT", 5300),
+            webhook_port=_webhook_port(channel),
             env={k: v for k, v in os.environ.items() if k.startswith("WHATSAPP_")},
         )
         print("Starting the bot (loading the model takes ~40 s) ...", flush=True)

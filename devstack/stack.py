@@ -43,6 +43,9 @@ class StackConfig:
     rasa_port: int = 5005
     actions_port: int = 5055
     simulator_port: int = 5300
+    # The webhook front's port (connectors/whatsapp/webhook_front.py): Meta's callback served
+    # by a process of its own; None serves it on the Rasa server's port.
+    webhook_port: int | None = None
     env: dict[str, str] = field(default_factory=dict)
     simulator_args: list[str] = field(default_factory=list)
     # Extra WhatsApp channel settings for credentials.yml, e.g. {"download_media": True}.
@@ -69,6 +72,20 @@ class Stack:
     def simulator_url(self) -> str:
         return f"http://127.0.0.1:{self.config.simulator_port}"
 
+    @property
+    def webhook_url(self) -> str:
+        """Where Meta's callback goes: the front when the stack has one, else the Rasa server."""
+        port = self.config.webhook_port or self.config.rasa_port
+        return f"http://127.0.0.1:{port}/webhooks/whatsapp/webhook"
+
+    def wait_ready(self) -> None:
+        """Until the Rasa server, and the webhook front it starts, answer."""
+        self.process("Rasa server").wait_ready(f"{self.rasa_url}/", self.config.startup_timeout)
+        if self.config.webhook_port is not None:
+            self.process("Rasa server").wait_ready(
+                f"http://127.0.0.1:{self.config.webhook_port}/webhooks/whatsapp/", 60
+            )
+
     def process(self, name: str) -> ManagedProcess:
         return next(p for p in self.processes if p.name == name)
 
@@ -77,7 +94,7 @@ class Stack:
         rasa = self.process("Rasa server")
         rasa.stop()
         rasa.start()
-        rasa.wait_ready(f"{self.rasa_url}/", self.config.startup_timeout)
+        self.wait_ready()
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -102,7 +119,7 @@ def local_whatsapp_stack(model: Path, workdir: Path, **settings: object) -> Stac
         rasa_port=free_port(),
         actions_port=free_port(),
         simulator_port=free_port(),
-        **settings,  # type: ignore[arg-type]
+        **{"webhook_port": free_port(), **settings},  # type: ignore[arg-type]
     )
 
 
@@ -137,6 +154,8 @@ def check_ports(config: StackConfig) -> None:
     ]
     if config.channel == "whatsapp":
         ports.append(("Cloud API simulator", config.simulator_port, "SIGILLO_SIMULATOR_PORT"))
+    if config.webhook_port is not None:
+        ports.append(("webhook front", config.webhook_port, "SIGILLO_WEBHOOK_PORT"))
     for name, port, variable in ports:
         if not port_is_free(port):
             raise StackError(
@@ -158,6 +177,10 @@ def _stack_env(config: StackConfig) -> dict[str, str]:
     if config.channel == "whatsapp":
         env.update(SIMULATOR_SETTINGS)
         env["WHATSAPP_API_BASE_URL"] = f"http://127.0.0.1:{config.simulator_port}"
+    if config.webhook_port is not None:
+        env["WHATSAPP_WEBHOOK_PORT"] = str(config.webhook_port)
+        if config.channel == "whatsapp":  # the simulator is local; Meta is not
+            env["WHATSAPP_WEBHOOK_HOST"] = "127.0.0.1"
     env.update(config.env)
     return env
 
@@ -188,7 +211,7 @@ def start_stack(config: StackConfig) -> Stack:
     try:
         ensure_key_file(env)
         if config.channel == "whatsapp":
-            callback = f"http://127.0.0.1:{config.rasa_port}/webhooks/whatsapp/webhook"
+            callback = stack.webhook_url
             simulator = ManagedProcess(
                 "Cloud API simulator",
                 [
@@ -247,7 +270,7 @@ def start_stack(config: StackConfig) -> Stack:
                 f"{stack.simulator_url}/_sim/health", 30
             )
         actions.wait_ready(f"{stack.actions_url}/health", config.startup_timeout)
-        rasa.wait_ready(f"{stack.rasa_url}/", config.startup_timeout)
+        stack.wait_ready()
     except BaseException:
         stack.stop()
         raise
