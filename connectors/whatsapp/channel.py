@@ -8,6 +8,11 @@ Rasa's own channels await the whole turn before answering the webhook, which is 
 redelivers to them and users get duplicate replies; here the webhook only records (see
 webhook_receiver) and the turn queue runs the turn after the answer, in order per sender, on its
 own thread and event loop (turn_thread) so that a busy bot never delays the answer to Meta.
+
+With `webhook_port` set, the same routes are also served by the webhook front, a process of its
+own (webhook_front.py): Meta's callback goes there (through a proxy, at the same path), the
+front records and answers without ever waiting for this server's interpreter, and rings the
+turn queue through a pipe. This server's own route stays as a fallback.
 """
 
 from __future__ import annotations
