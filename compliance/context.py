@@ -48,9 +48,11 @@ class ComplianceContext:
 
     def record(self, kind: str, subject: str | None, **attributes: object) -> int:
         """Append one audit entry from this component (attributes: no personal data)."""
-        return self.audit.append(
-            NewEntry(component=self.component, kind=kind, subject=subject, attributes=attributes)
-        )
+        return self.audit.append(self.entry(kind, subject, **attributes))
+
+    def entry(self, kind: str, subject: str | None, **attributes: object) -> NewEntry:
+        """An audit entry from this component, for `audit.append_derived`."""
+        return NewEntry(component=self.component, kind=kind, subject=subject, attributes=attributes)
 
     def record_with(
         self,
@@ -61,10 +63,7 @@ class ComplianceContext:
     ) -> bool:
         """Apply `change` and append its audit entry atomically; False (nothing appended) when
         `change` returned False, e.g. a status seen before."""
-        entry = NewEntry(
-            component=self.component, kind=kind, subject=subject, attributes=attributes
-        )
-        return bool(self.audit.append_with(change, [entry]))
+        return bool(self.audit.append_with(change, [self.entry(kind, subject, **attributes)]))
 
 
 def build_context(
