@@ -1,7 +1,8 @@
 """The Graph API edge: send messages, mark them read, fetch media — paced, retried, typed.
 
 One shared ``httpx.AsyncClient`` per ``GraphClient`` (a connection pool, keep-alive, bounded
-timeouts); create one per business number at start-up and ``aclose()`` it at shutdown.
+timeouts), on aiohttp's wire (aiohttp_transport.py); create one per business number and event
+loop (graph_clients.py) and ``aclose()`` it at shutdown.
 
 Every call goes through ``_call``: pace (a ``pacing.SendPacer``), try, map a failure to a typed
 ``graph_errors`` error, ask ``retry_policy.next_delay`` whether and when to try again. Network
@@ -34,6 +35,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from connectors.whatsapp import limits
+from connectors.whatsapp.aiohttp_transport import AiohttpTransport
 from connectors.whatsapp.graph_errors import (
     GraphError,
     GraphNetworkError,
@@ -142,7 +144,7 @@ class GraphClient:
         ``get_secret_value()`` or starlette's ``str(secret)``); never logged nor in a repr.
         ``pacer`` may be shared by several clients (one per event loop, see channel.py) and,
         with ``pacing_redis.RedisPacer``, by several servers; the client never closes it.
-        ``transport`` is for tests (``httpx.MockTransport``)."""
+        ``transport`` is for tests (``httpx.MockTransport``); by default aiohttp's client."""
         base = urlsplit(base_url)
         if base.scheme not in ("http", "https") or not base.netloc:
             raise ValueError("base_url: must be an http(s) URL such as https://graph.facebook.com")
@@ -170,8 +172,8 @@ class GraphClient:
             auth=_BearerAuth(token),
             headers={"User-Agent": USER_AGENT},
             timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=20),
-            transport=transport,
+            # The wire is aiohttp's (aiohttp_transport.py: a third of the CPU per call).
+            transport=transport or AiohttpTransport(max_connections=max_connections),
         )
 
     def __repr__(self) -> str:

@@ -1,7 +1,8 @@
 """No Graph call leaves a URL in the logs, whatever level the application logs at: httpx logs
 each request's full URL at INFO (the phone number id in every path, the media download URL with
 its hash), so graph_client holds httpx's logger at WARNING. Real sockets against a local stand-in
-for Meta, so httpx's connection layer (httpcore) logs what it would in production."""
+for Meta, so the connection layer under httpx (aiohttp, aiohttp_transport.py) logs what it would
+in production."""
 
 from __future__ import annotations
 
