@@ -74,6 +74,8 @@ class ComplianceGate:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> ComplianceGate:
+        """The gate over this process's shared compliance core (compliance.context): the same
+        engine and audit writer as ConsentPolicy and the tracker store; entries say "channel"."""
         return cls(shared_context(os.environ if environ is None else environ, "channel"))
 
     @property

@@ -8,6 +8,9 @@ endpoints.yml:
       key_file: ${SIGILLO_KEY_FILE}  # optional; default: the keyring's own lookup
       retention_days: 30             # optional; used by `python -m compliance retention run`
 
+Built so, the store takes this process's engine, subject keys and audit log for that database
+and keyring (compliance.context.shared_storage): on the compliance database, the very ones the
+channel and ConsentPolicy use, not a second pool and a second audit writer on the same file.
 Each event is split by event_codec into lookup fields (clear) and personal content, sealed under
 the subject's data key (AAD: sender, generation, seq). A save that adds bot actions appends the
 events and the actions' `bot_action` audit entries in one transaction of the audit log (one
@@ -75,13 +78,17 @@ class EncryptedTrackerStore(TrackerStore):
         a save and its audit entries share a transaction) and clock instead."""
         self.config: StoreConfig = parse_config(host, options)
         if engine is None:
-            from compliance.storage import create_engine_from_url, default_database_url, migrate
+            # Built by Rasa from endpoints.yml: the process's shared engine, keys and audit log
+            # for this database (compliance.context), so that on the compliance database the
+            # store's bot-action entries queue on the same writer as the channel's, and every
+            # bot action goes into the audit log.
+            from compliance.context import shared_storage
 
-            engine = create_engine_from_url(self.config.url or default_database_url())
             with storage_errors():
-                migrate(engine)
-            # Built by Rasa from endpoints.yml: every bot action goes into the audit log too.
-            audit = audit or _default_audit(engine, self.config.key_file)
+                shared = shared_storage(self.config.url, self.config.key_file)
+            engine = shared.engine
+            audit = audit or shared.audit
+            subject_keys = subject_keys or shared.keys
         if audit is not None and audit.engine.url != engine.url:
             raise ConfigError("the tracker store's audit log must be on the store's database")
         self.engine = engine
@@ -302,13 +309,6 @@ def _action_entries(sender: str, events: Iterable[Event]) -> list[NewEntry]:
         for event in events
         if _is_bot_action(event)
     ]
-
-
-def _default_audit(engine: Engine, key_file: str | None) -> AuditLog:
-    from compliance.audit import AuditLog
-    from compliance.keys.keyfile import load_keyring
-
-    return AuditLog(engine, load_keyring(key_file).audit_signing_key)
 
 
 def _default_subject_keys(engine: Engine, key_file: str | None) -> SubjectKeys:

@@ -3,7 +3,7 @@ PostgreSQL when SIGILLO_TEST_POSTGRES_URL is set), a domain, subject keys and a 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -126,3 +126,13 @@ def session_start() -> list[Event]:
         SessionStarted(),
         ActionExecuted("action_listen"),
     ]
+
+
+@pytest.fixture(autouse=True)
+def _close_shared_storage() -> Iterator[None]:
+    """A store Rasa builds takes the process's shared engine (compliance.context): close it with
+    the test's database."""
+    yield
+    from compliance.context import close_shared
+
+    close_shared()
