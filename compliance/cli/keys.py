@@ -108,20 +108,35 @@ def _rotate(args: argparse.Namespace) -> int:
 
 def _retire(args: argparse.Namespace) -> int:
     from compliance.identity.rotation import complete_erasure
+    from compliance.media import count_media
 
     engine = _engine()
     report = complete_erasure(_path(args), engine, batch_size=args.batch_size)
-    _audit(engine, _path(args), "keys_retire_kek", report)
+    # Media are sealed under their subjects' data keys, not under a KEK: re-wrapping those keys
+    # keeps them readable, and the sweep deleted the rows no live key opens (erased subjects).
+    media_kept = count_media(engine)
+    _audit(
+        engine,
+        _path(args),
+        "keys_retire_kek",
+        report,
+        media_deleted_count=report.media_deleted,
+        media_kept_count=media_kept,
+    )
     retired = ", ".join(str(v) for v in report.retired) or "none"
     print(
         f"active KEK is now version {report.active_kek}; re-wrapped {report.rewrapped} data "
         f"keys; retired KEK versions: {retired}"
     )
+    print(
+        f"stored media: deleted {report.media_deleted} that no live data key opens (erased "
+        f"subjects); {media_kept} kept, readable under their re-wrapped data keys"
+    )
     print("backups taken before now can no longer be decrypted; take a fresh backup")
     return 0
 
 
-def _audit(engine, key_file, command: str, report) -> None:  # type: ignore[no-untyped-def]
+def _audit(engine, key_file, command: str, report, **counts: int) -> None:  # type: ignore[no-untyped-def]
     """The operator's key change, in the audit log (versions and counts, never keys)."""
     from compliance.audit import AuditLog
     from compliance.keys import read_keyfile
@@ -136,6 +151,7 @@ def _audit(engine, key_file, command: str, report) -> None:  # type: ignore[no-u
                 "active_kek": report.active_kek,
                 "rewrapped_count": report.rewrapped,
                 "retired_count": len(report.retired),
+                **counts,
             },
         }
     )

@@ -159,6 +159,12 @@ def list_media(engine: Engine, subject: str) -> list[MediaSummary]:
     return [_summary(row._mapping) for row in rows]
 
 
+def count_media(engine: Engine) -> int:
+    """How many media rows are stored (for the operator's reports: `keys retire-kek`)."""
+    with storage_errors(), engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(inbound_media)).scalar_one())
+
+
 def delete_subject_media(engine: Engine, subject: str) -> int:
     """Erasure: delete every stored media row of `subject`; how many."""
     with storage_errors(), engine.begin() as conn:

@@ -89,3 +89,66 @@ def test_rotate_then_retire_rewraps_the_database(env: Path, capsys) -> None:
     assert ["keys_retire_kek" in c for c in commands] == [False, True]
     key = ed25519_public_key(read_keyfile(path).audit_signing_key)
     assert verify_database(engine, key).ok
+
+
+PHOTO = b"\xff\xd8\xff\xe0JFIF" + b"PLAINTEXT-PHOTO-MARKER" * 8
+
+
+@pytest.mark.parametrize(
+    "media,erased,deleted,kept",
+    [
+        ((), (), 0, 0),
+        (("ana",), (), 0, 1),
+        (("ana", "ben", "ben"), ("ben",), 2, 1),
+        (("ben",), ("ben",), 1, 0),
+    ],
+    ids=["no_media", "live_media_kept", "erased_subjects_media_deleted", "only_erased_media"],
+)
+def test_retire_kek_reports_and_audits_the_media_it_deleted_and_kept(
+    env: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys, media, erased, deleted, kept
+) -> None:
+    """Media are sealed under data keys, so the re-wrap keeps them readable; the rows of erased
+    subjects are deleted. The printed report and the `keys_retire_kek` entry give both counts."""
+    import json
+
+    import sqlalchemy as sa
+
+    from compliance.media import MediaStore
+
+    monkeypatch.setenv("SIGILLO_DATABASE_URL", db_url)
+    assert main(["keys", "init"]) == 0
+    path = env / "data" / "keys.json"
+    engine = create_engine_from_url(db_url)
+    migrate(engine)
+    keys = SubjectKeyStore(engine, lambda: read_keyfile(path), cache_size=0)
+    vault = IdentityVault(engine, keys)
+    subjects = {
+        "ana": vault.register("phone", "+393331234560"),
+        "ben": vault.register("phone", "+393331234561"),
+    }
+    store = MediaStore(engine, keys)
+    stored = [
+        (who, store.put(subjects[who], f"h1:{n:064d}", "image", "image/jpeg", PHOTO))
+        for n, who in enumerate(media)
+    ]
+    for who in erased:
+        keys.destroy(subjects[who])
+    capsys.readouterr()
+
+    assert main(["keys", "retire-kek"]) == 0
+    out = capsys.readouterr().out
+    assert f"stored media: deleted {deleted} that no live data key opens" in out
+    assert f"{kept} kept, readable under their re-wrapped data keys" in out
+    with engine.connect() as conn:
+        attributes = conn.execute(
+            sa.text("SELECT attributes FROM audit_entries WHERE kind = 'operator_command'")
+        ).scalar_one()
+    audited = json.loads(attributes)
+    assert audited["command"] == "keys_retire_kek"
+    assert (audited["media_deleted_count"], audited["media_kept_count"]) == (deleted, kept)
+    # What was kept still opens under the keyring that no longer holds the old KEK.
+    after = MediaStore(engine, SubjectKeyStore(engine, read_keyfile(path), cache_size=0))
+    for who, summary in stored:
+        if who not in erased:
+            assert after.read(subjects[who], summary.handle) == PHOTO
+    engine.dispose()

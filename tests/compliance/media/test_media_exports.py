@@ -7,8 +7,8 @@ import compliance.media
 
 MEDIA = {
     "AUDIT_KIND", "HANDLE_PREFIX", "MediaNotFound", "MediaRecorder", "MediaStore",
-    "MediaSummary", "delete_media_older_than", "delete_subject_media", "delete_unreadable_media",
-    "list_media",
+    "MediaSummary", "count_media", "delete_media_older_than", "delete_subject_media",
+    "delete_unreadable_media", "list_media",
 }
 
 
