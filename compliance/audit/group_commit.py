@@ -10,11 +10,19 @@ one commit per batch, and every caller still returns only once its own entries a
 
 A batch is all or nothing in the database. If it fails, each item is run again on its own, so
 one item's failure (a bad change, a constraint) stays its own and its neighbours still land.
+Except when the batch failed for want of the write lock (`is_lock_timeout`: another process
+held it past SQLite's busy timeout or PostgreSQL's lock_timeout): no item is at fault then, and
+running each alone would wait that timeout once per item, so N queued appends would wait N
+times before the last one heard. Every item of such a batch gets the error at once. (The price:
+on PostgreSQL with a lock_timeout set, a change that times out on a row lock of its own fails
+its batch's neighbours too; lock_timeout is unset by default, and SQLite's lock is taken once,
+before any item runs.)
 `run_batch` must not submit to the same committer (it would wait for itself).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,11 +45,46 @@ class _Ticket(Generic[T, R]):
         return self.result  # type: ignore[return-value]
 
 
-class GroupCommitter(Generic[T, R]):
-    """`submit(item)` runs `run_batch([..., item, ...])` and returns this item's result."""
+# SQLite's SQLITE_BUSY and SQLITE_LOCKED as pysqlite words them (it has no error codes on 3.10).
+_SQLITE_LOCKED = ("database is locked", "database table is locked")
+# PostgreSQL's lock_not_available: a lock wait ran past lock_timeout (or NOWAIT).
+_PG_LOCK_NOT_AVAILABLE = "55P03"
 
-    def __init__(self, run_batch: Callable[[list[T]], list[R]]) -> None:
+
+def is_lock_timeout(error: BaseException) -> bool:
+    """Whether `error`, or an error it was raised from or while handling, is the database
+    giving up on a lock another connection holds. The storage guard re-raises the driver's
+    error as StorageUnavailable, and SQLAlchemy wraps it (`.orig`): the whole chain is read."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for candidate in (current, getattr(current, "orig", None)):
+            if isinstance(candidate, sqlite3.OperationalError) and str(candidate).startswith(
+                _SQLITE_LOCKED
+            ):
+                return True
+            if getattr(candidate, "pgcode", None) == _PG_LOCK_NOT_AVAILABLE:
+                return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+class GroupCommitter(Generic[T, R]):
+    """`submit(item)` runs `run_batch([..., item, ...])` and returns this item's result.
+
+    `shared_failure(error)` says whether a batch's failure is no item's own (default: a lock
+    timeout), so that its items fail together instead of being retried one by one.
+    """
+
+    def __init__(
+        self,
+        run_batch: Callable[[list[T]], list[R]],
+        *,
+        shared_failure: Callable[[Exception], bool] = is_lock_timeout,
+    ) -> None:
         self._run_batch = run_batch
+        self._shared_failure = shared_failure
         self._cond = threading.Condition()
         self._queue: list[_Ticket[T, R]] = []
         self._busy = False
@@ -71,8 +114,12 @@ class GroupCommitter(Generic[T, R]):
             if len(batch) > 1:
                 try:
                     results = self._run_batch([t.item for t in batch])
-                except Exception:
-                    pass  # nothing of the batch was written: each is settled on its own below
+                except Exception as exc:
+                    # Nothing of the batch was written: each is settled on its own below,
+                    # unless the failure was no item's own (the write lock was never had).
+                    if self._shared_failure(exc):
+                        for ticket in batch:
+                            ticket.error, ticket.done = exc, True
                 else:
                     for ticket, result in zip(batch, results, strict=True):
                         ticket.result, ticket.done = result, True

@@ -3,17 +3,21 @@ and the log stays one gapless, verifiable tree (SQLite, and PostgreSQL when its 
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from compliance.audit import AuditLog, NewEntry, verify_database
-from compliance.audit.group_commit import GroupCommitter
+from compliance.audit.group_commit import GroupCommitter, is_lock_timeout
 from compliance.audit.tables import audit_entries
+from compliance.errors import StorageUnavailable
 
 SEED = bytes(range(32))
 
@@ -141,4 +145,142 @@ def test_append_many_is_still_all_or_nothing_per_call(engine: Engine, size: int)
     log = AuditLog(engine, SEED)
     entries = [NewEntry("cli", "operator_command", None, {"k": k}) for k in range(size)]
     assert log.append_many(entries) == list(range(size))
+    log.close()
+
+
+# --- a batch that never got the write lock fails together, without a wait per item ----------
+
+
+class _PgError(Exception):
+    """What psycopg2 raises, as far as the classification reads it: a SQLSTATE in pgcode."""
+
+    def __init__(self, pgcode: str) -> None:
+        super().__init__("an error")
+        self.pgcode = pgcode
+
+
+def _guarded(error: Exception) -> Exception:
+    """`error` as the audit log raises it: SQLAlchemy's wrapper, then the storage guard's
+    StorageUnavailable raised `from None` (the driver's error is only its __context__)."""
+    try:
+        try:
+            raise OperationalError("BEGIN IMMEDIATE", {}, error)
+        except OperationalError:
+            raise StorageUnavailable("the compliance database did not answer") from None
+    except StorageUnavailable as exc:
+        return exc
+
+
+@pytest.mark.parametrize(
+    "error,lock_timeout",
+    [
+        (sqlite3.OperationalError("database is locked"), True),
+        (sqlite3.OperationalError("database table is locked"), True),
+        (_guarded(sqlite3.OperationalError("database is locked")), True),
+        (_PgError("55P03"), True),
+        (_guarded(_PgError("55P03")), True),
+        (sqlite3.OperationalError("no such table: audit_head"), False),
+        (_guarded(sqlite3.OperationalError("no such table: audit_head")), False),
+        (_PgError("23505"), False),
+        (ValueError("database is locked"), False),
+        (ConnectionError("database down"), False),
+    ],
+    ids=[
+        "sqlite_busy",
+        "sqlite_table_locked",
+        "sqlite_busy_through_the_guard",
+        "pg_lock_not_available",
+        "pg_lock_not_available_through_the_guard",
+        "sqlite_no_such_table",
+        "sqlite_no_such_table_through_the_guard",
+        "pg_unique_violation",
+        "not_a_driver_error",
+        "outage",
+    ],
+)
+def test_which_failures_are_lock_timeouts(error: Exception, lock_timeout: bool) -> None:
+    assert is_lock_timeout(error) is lock_timeout
+
+
+class LockedBatches(SlowBatches):
+    """A run_batch whose every call waits out a busy timeout and fails for want of the lock."""
+
+    def __call__(self, items: list[int]) -> list[int]:
+        self.calls.append(list(items))
+        time.sleep(0.05)
+        raise _guarded(sqlite3.OperationalError("database is locked"))
+
+
+def test_a_locked_batch_fails_every_item_at_once_not_once_per_item() -> None:
+    run = LockedBatches()
+    committer = GroupCommitter(run)
+    results = submit_all(committer, list(range(8)))
+    assert all(isinstance(r, StorageUnavailable) for r in results.values())
+    assert len(run.calls) == committer.batches  # one wait per batch, no retry per item
+    assert sorted(i for call in run.calls for i in call) == list(range(8))
+
+
+def _hold_the_write_lock(engine: Engine, db_url: str):  # noqa: ANN202
+    """Another connection holding the audit log's write lock: SQLite's database-wide lock
+    (BEGIN IMMEDIATE), PostgreSQL's lock on the audit_head row."""
+    if engine.dialect.name == "sqlite":
+        holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        return lambda: (holder.execute("ROLLBACK"), holder.close())
+    connection = engine.connect()
+    transaction = connection.begin()
+    connection.execute(sa.text("SELECT size FROM audit_head FOR UPDATE"))
+    return lambda: (transaction.rollback(), connection.close())
+
+
+@pytest.fixture
+def short_lock_wait_engine(db_url: str, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    """The log's engine with a lock wait of 0.3 s instead of a minute (SQLite's busy timeout of
+    the log's private writer; PostgreSQL's lock_timeout)."""
+    from compliance.storage import create_engine_from_url
+
+    if db_url.startswith("sqlite"):
+        monkeypatch.setattr("compliance.audit.log._SQLITE_BUSY_SECONDS", 0.3)
+        engine = create_engine_from_url(db_url)
+    else:
+        engine = sa.create_engine(
+            db_url, future=True, connect_args={"options": "-c lock_timeout=300"}
+        )
+    yield engine
+    engine.dispose()
+
+
+def test_appenders_queued_behind_a_lock_held_elsewhere_wait_once_per_batch(
+    short_lock_wait_engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = short_lock_wait_engine
+    batches: list[int] = []
+    append_batch = AuditLog._append_batch
+
+    def counted(self: AuditLog, requests: list) -> list[list[int]]:  # noqa: ANN001
+        batches.append(len(requests))
+        return append_batch(self, requests)
+
+    monkeypatch.setattr(AuditLog, "_append_batch", counted)
+    log = AuditLog(engine, SEED)
+    release = _hold_the_write_lock(engine, db_url)
+    appenders = 6
+    barrier = threading.Barrier(appenders)
+
+    def append(n: int) -> object:
+        barrier.wait()
+        try:
+            return log.append(NewEntry("channel", "delivery_status", None, {"n": n}))
+        except StorageUnavailable as exc:
+            return exc
+
+    try:
+        with ThreadPoolExecutor(appenders) as pool:
+            results = list(pool.map(append, range(appenders)))
+    finally:
+        release()
+    assert all(isinstance(r, StorageUnavailable) for r in results)
+    assert sum(batches) == appenders  # each append waited for the lock in one batch, once
+    assert log.append(NewEntry("channel", "delivery_status", None, {"n": 99})) == 0
+    assert verify_database(engine, log.public_key).ok
     log.close()
