@@ -21,8 +21,7 @@ import httpx
 
 from compliance.gate import ComplianceGate
 from connectors.whatsapp.config import WhatsAppConfig
-from connectors.whatsapp.graph_client import GraphClient
-from connectors.whatsapp.graph_clients import pacer_for
+from connectors.whatsapp.graph_clients import graph_client_for, pacer_for
 from connectors.whatsapp.output_channel import recipient_for
 from connectors.whatsapp.templates import template_message
 
@@ -52,15 +51,7 @@ async def send_confirmation_template(
     # The channel's recipient key (channel.py), so that Redis sees one user under one hash.
     pacer = pacer_for(config, lambda recipient: gate.keyed_hash("pacing", recipient))
     try:
-        async with GraphClient(
-            base_url=config.api_base_url,
-            api_version=config.api_version,
-            phone_number_id=config.phone_number_id,
-            access_token=config.access_token,
-            timeout=config.request_timeout_seconds,
-            pacer=pacer,
-            transport=transport,
-        ) as graph:
+        async with graph_client_for(config, pacer, transport) as graph:
             result = await graph.send(body, pacing_key=subject)
     finally:
         await pacer.aclose()  # the Redis connection belongs to this (the CLI's) loop

@@ -15,11 +15,28 @@ import asyncio
 import threading
 from collections.abc import Callable
 
+import httpx
+
 from connectors.whatsapp.config import WhatsAppConfig
 from connectors.whatsapp.graph_client import GraphClient
 from connectors.whatsapp.pacing import Pacer, SendPacer
 
-__all__ = ["GraphClients", "pacer_for"]
+__all__ = ["GraphClients", "graph_client_for", "pacer_for"]
+
+
+def graph_client_for(
+    config: WhatsAppConfig, pacer: SendPacer, transport: httpx.AsyncBaseTransport | None = None
+) -> GraphClient:
+    """A Graph client for the channel's business number, booking on `pacer`."""
+    return GraphClient(
+        base_url=config.api_base_url,
+        api_version=config.api_version,
+        phone_number_id=config.phone_number_id,
+        access_token=config.access_token,
+        timeout=config.request_timeout_seconds,
+        pacer=pacer,
+        transport=transport,
+    )
 
 
 def pacer_for(config: WhatsAppConfig, recipient_key: Callable[[str], str]) -> SendPacer:
