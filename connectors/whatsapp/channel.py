@@ -31,7 +31,7 @@ from sanic.request import Request
 from connectors.whatsapp.config import WhatsAppConfig
 from connectors.whatsapp.gate import Gate
 from connectors.whatsapp.graph_client import GraphClient
-from connectors.whatsapp.graph_clients import GraphClients, graph_client_for, pacer_for
+from connectors.whatsapp.graph_clients import GraphClients, pacer_for
 from connectors.whatsapp.housekeeping import Housekeeper
 from connectors.whatsapp.inbox import Inbox, InboxItem
 from connectors.whatsapp.media_download import MediaDownloader
@@ -112,7 +112,14 @@ class WhatsAppInput(InputChannel):
         self.front: WebhookFront | None = None
 
     def _default_graph(self) -> GraphClient:
-        return graph_client_for(self.config, self.graphs.pacer)
+        return GraphClient(
+            base_url=self.config.api_base_url,
+            api_version=self.config.api_version,
+            phone_number_id=self.config.phone_number_id,
+            access_token=self.config.access_token,
+            timeout=self.config.request_timeout_seconds,
+            pacer=self.graphs.pacer,
+        )
 
     def get_output_channel(self) -> WhatsAppOutput:
         """For Rasa's HTTP API (e.g. triggering an intent), on the server's loop: that loop's
@@ -201,11 +208,8 @@ class WhatsAppInput(InputChannel):
             )
             graph = self.graphs.for_this_loop()
             recipient = self.gate.recipient(item.subject)
-            if not payload.get("read_on_receipt"):  # the front marked it when it recorded it
-                # Best effort, and off the turn's path: blue ticks must not delay the reply.
-                asyncio.get_running_loop().create_task(
-                    graph.mark_read_quietly(payload["message_id"])
-                )
+            # Best effort, and off the turn's path: blue ticks must not delay the reply.
+            asyncio.get_running_loop().create_task(_mark_read(graph, payload["message_id"]))
             metadata = payload["metadata"]
             if self.media is not None:  # here, in the turn: the webhook's answer stays fast
                 metadata = await self.media.attach(graph, item.subject, metadata)
@@ -222,3 +226,9 @@ class WhatsAppInput(InputChannel):
 
         return run_turn
 
+
+async def _mark_read(graph: GraphClient, message_id: str) -> None:
+    try:
+        await graph.mark_read(message_id)
+    except Exception as exc:  # a missing blue tick is not worth failing a turn
+        logger.info("whatsapp.mark_read.failed error=%s", type(exc).__name__)

@@ -212,13 +212,6 @@ class GraphClient:
         await self._call("mark_read", attempt, paced=True, pacing_key=None)
         logger.debug("graph mark_read done")
 
-    async def mark_read_quietly(self, message_id: str) -> None:
-        """Best effort, for a task of its own: a missing blue tick is not worth failing for."""
-        try:
-            await self.mark_read(message_id)
-        except Exception as exc:
-            logger.info("whatsapp.mark_read.failed error=%s", type(exc).__name__)
-
     async def upload_media(self, data: bytes, mime_type: str, filename: str) -> str:
         """Upload a file (e.g. a data-subject export) for sending as a document; its media id."""
         url = f"{self._root}/{self._phone_number_id}/media"

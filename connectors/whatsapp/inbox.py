@@ -46,8 +46,6 @@ class NewInbound:
 class Recorded:
     seq: int | None  # None: a duplicate of a message recorded before
     subject: str
-    # Meta's id, for marking it read; it embeds the sender's number: never logged, never stored.
-    message_id: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def duplicate(self) -> bool:
@@ -98,9 +96,7 @@ class Inbox:
                         "attempts": 0,
                     },
                 )
-                results.append(
-                    Recorded(seq, message.subject, message.payload.get("message_id"))
-                )
+                results.append(Recorded(seq=seq, subject=message.subject))
         return results
 
     def claim(self, seq: int) -> InboxItem | None:

@@ -5,8 +5,7 @@ server's event loop, which shares one interpreter lock with the turn thread's NL
 Measured in session 7 with the recording already in a worker process: acknowledgement p99 610 ms
 during a burst, the worker idle most of the time. Here the acknowledgement never meets a turn:
 this process verifies, records into the inbox and answers, on an event loop that does nothing
-else, tells the Rasa server which messages to run through a pipe, and marks each new message
-read (the user sees the blue ticks at once, however busy the bot; the turn then does not). The pipe is only a
+else, and tells the Rasa server which messages to run through a pipe. The pipe is only a
 doorbell: the inbox is the record, and the turn queue's sweep finds whatever a lost doorbell
 missed (after a crash of either side, say).
 
@@ -27,7 +26,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any
@@ -52,16 +51,9 @@ _BIND_PATIENCE_SECONDS = 3 * _PARENT_CHECK_SECONDS
 Notify = Callable[[list[tuple[int, str]]], None]
 
 
-def front_app(
-    receiver: WebhookReceiver,
-    verify_token: Any,
-    notify: Notify,
-    mark_read: Callable[[str], Awaitable[None]] | None = None,
-) -> web.Application:
-    """The front's routes; `notify` gets the (seq, subject) of each newly recorded message;
-    `mark_read` (best effort, in the background) marks each one read on receipt."""
+def front_app(receiver: WebhookReceiver, verify_token: Any, notify: Notify) -> web.Application:
+    """The front's routes; `notify` gets the (seq, subject) of each newly recorded message."""
     executor = ThreadPoolExecutor(_RECORDING_THREADS, thread_name_prefix="whatsapp-front")
-    background: set[asyncio.Task[None]] = set()
     # One byte over the cap, so that the receiver (not aiohttp) answers a body that is too large.
     app = web.Application(client_max_size=receiver.max_body_bytes + 1)
 
@@ -85,18 +77,11 @@ def front_app(
             )
         if outcome.accepted:
             notify([(recorded.seq, recorded.subject) for recorded in outcome.accepted])
-        for recorded in outcome.accepted if mark_read is not None else ():
-            if recorded.message_id:  # blue ticks now: the bot may be busy for a while
-                task = asyncio.get_running_loop().create_task(mark_read(recorded.message_id))
-                background.add(task)
-                task.add_done_callback(background.discard)
         status, body = outcome.http_answer()
         return web.json_response(body, status=status)
 
     async def close_executor(app: web.Application) -> None:
         executor.shutdown(wait=False, cancel_futures=True)
-        for task in background:
-            task.cancel()
 
     app.router.add_get(HEALTH_PATH, health)
     app.router.add_get(WEBHOOK_PATH, verify)
@@ -120,26 +105,15 @@ def run_front(
     try:
         from compliance.gate import ComplianceGate
         from connectors.whatsapp.config import WhatsAppConfig
-        from connectors.whatsapp.graph_clients import graph_client_for, pacer_for
         from connectors.whatsapp.inbox import Inbox
 
         config = WhatsAppConfig.from_credentials(credentials, os.environ)
         gate = ComplianceGate.from_environment(os.environ)
-        receiver = WebhookReceiver(config, gate, Inbox(gate.engine, gate), reads_on_receipt=True)
-        # Read receipts book on the business number's pacer: shared through Redis when the
-        # servers share one, else this process's own (as every process paces without Redis).
-        pacer = pacer_for(config, lambda recipient: gate.keyed_hash("pacing", recipient))
-        graph = graph_client_for(config, pacer)
+        receiver = WebhookReceiver(config, gate, Inbox(gate.engine, gate))
     except Exception as exc:  # our errors name the setting and never hold a value
         doorbell.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
-    app = front_app(receiver, config.verify_token, doorbell.send, graph.mark_read_quietly)
-
-    async def close_graph(app: web.Application) -> None:
-        await graph.aclose()
-        await pacer.aclose()
-
-    app.on_cleanup.append(close_graph)
+    app = front_app(receiver, config.verify_token, doorbell.send)
     asyncio.run(_serve(app, config.webhook_host, config.webhook_port, doorbell, parent_pid))
 
 

@@ -47,15 +47,10 @@ class Outcome:
 
 
 class WebhookReceiver:
-    def __init__(
-        self, config: WhatsAppConfig, gate: Gate, inbox: Inbox, *, reads_on_receipt: bool = False
-    ) -> None:
-        """`reads_on_receipt`: whoever serves this receiver marks each new message read as soon
-        as it is recorded (the webhook front does); the turn then does not."""
+    def __init__(self, config: WhatsAppConfig, gate: Gate, inbox: Inbox) -> None:
         self._config = config
         self._gate = gate
         self._inbox = inbox
-        self._reads_on_receipt = reads_on_receipt
 
     @property
     def max_body_bytes(self) -> int:
@@ -125,7 +120,6 @@ class WebhookReceiver:
             "message_id": msg.message_id,
             "id_hash": id_hash,
             "type": str(rasa_input.metadata.get("message_type", msg.type.value)),
-            "read_on_receipt": self._reads_on_receipt,
         }
         return NewInbound(id_hash=id_hash, subject=subject, payload=payload)
 

@@ -5,7 +5,6 @@ refuses to start with its reason, comes back when it dies, and never outlives it
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import socket
@@ -14,7 +13,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -118,51 +116,6 @@ def test_the_front_records_answers_and_rings_once_per_new_message(running, datab
     time.sleep(0.2)
     assert len(doorbell.rings) == 1  # neither the redelivery nor the forgery rang
     assert inbox_rows(database) == 1
-
-
-class FakeGraph(BaseHTTPRequestHandler):
-    """Meta's /messages endpoint, remembering the read receipts it is sent."""
-
-    received: list[dict] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        FakeGraph.received.append(body)
-        answer = b'{"success": true}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-def test_the_front_marks_each_new_message_read_once(database) -> None:
-    graph = ThreadingHTTPServer(("127.0.0.1", 0), FakeGraph)
-    threading.Thread(target=graph.serve_forever, daemon=True).start()
-    FakeGraph.received = []
-    port = free_port()
-    base_url = f"http://127.0.0.1:{graph.server_address[1]}"
-    front = WebhookFront(credentials(port, api_base_url=base_url), Doorbell())
-    start(front)
-    try:
-        raw = TEXT_WEBHOOK.read_bytes()
-        url = f"http://127.0.0.1:{port}"
-        assert post(url, raw).status_code == 200
-        assert post(url, raw).status_code == 200  # a redelivery: not marked again
-        wamid = json.loads(raw)["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
-        deadline = time.monotonic() + 10
-        while not FakeGraph.received and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)
-        assert FakeGraph.received == [
-            {"messaging_product": "whatsapp", "status": "read", "message_id": wamid}
-        ]
-    finally:
-        front.stop()
-        graph.shutdown()
 
 
 @pytest.mark.parametrize(
