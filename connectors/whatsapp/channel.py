@@ -199,8 +199,9 @@ class WhatsAppInput(InputChannel):
     ) -> Callable[[InboxItem], Awaitable[None]]:
         async def run_turn(item: InboxItem) -> None:
             payload = item.payload
-            await asyncio.to_thread(  # a durable audit commit: off the turn loop (turn_queue)
-                self.gate.on_inbound,
+            # On the turn loop, not a thread: overlapping commits of several turns collided
+            # with the webhook front's on SQLite's one write lock (ack p99 15 -> 56 ms).
+            self.gate.on_inbound(
                 item.subject,
                 payload["type"],
                 payload["id_hash"],

@@ -7,7 +7,6 @@ number is resolved through the vault only here, at the last moment, and never lo
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -106,9 +105,7 @@ class WhatsAppOutput(OutputChannel):
                     type(exc).__name__,
                 )
                 return
-            # A durable audit commit: on a thread, so the turn loop runs other turns meanwhile.
-            await asyncio.to_thread(
-                self._gate.on_outbound,
+            self._gate.on_outbound(
                 recipient_id,
                 str(body.get("type", "unknown")),
                 self._gate.keyed_hash("message_id", result.message_id),

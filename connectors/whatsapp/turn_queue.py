@@ -91,10 +91,8 @@ class TurnQueue:
                 self._idle.set()
 
     async def _process(self, seq: int, subject: str) -> None:
-        # The inbox's commits wait on the disk: on a thread, so that the turn loop runs other
-        # senders' turns meanwhile (every database step of a turn does the same).
         try:
-            item = await asyncio.to_thread(self._inbox.claim, seq)
+            item = self._inbox.claim(seq)
         except Exception as exc:
             logger.warning(
                 "whatsapp.turns.claim_failed subject=%s error=%s", subject, type(exc).__name__
@@ -109,6 +107,6 @@ class TurnQueue:
             logger.error(
                 "whatsapp.turns.failed subject=%s seq=%d error=%s", subject, seq, type(exc).__name__
             )
-            await asyncio.to_thread(self._inbox.complete, seq, "failed")
+            self._inbox.complete(seq, state="failed")
             return
-        await asyncio.to_thread(self._inbox.complete, seq)
+        self._inbox.complete(seq)

@@ -42,6 +42,7 @@ def test_a_redelivered_webhook_yields_exactly_one_reply(simulator, converse, giv
     # Give a second turn every chance to appear: it must not.
     later = simulator.messages(user, after=0, wait=3)
     assert len(later["messages"]) == 1
+    assert len(later["marked_read"]) == 1  # one turn, one read receipt
 
 
 def test_a_rate_limited_reply_is_retried_and_sent_once(simulator, converse, give_consent) -> None:
