@@ -3,17 +3,17 @@
 1. Turns per second end to end through the WhatsApp channel and the Cloud API simulator (a user
    sends, the bot's reply reaches the simulator), against Rasa's REST channel on the same model,
    same server, same run. Target: ratio >= 0.9.
-2. Webhook acknowledgement latency during a burst of 2,000 messages from 200 senders posted
-   straight to the webhook (signed as Meta signs them) while the bot is saturated by the turns
-   they cause. Target: p99 < 50 ms. The burst arrives as Meta sends it, at a set rate whatever
-   the server does (open loop, 200/s by default: six times what the bot can answer, so the bot
-   is saturated throughout), and each latency counts from the scheduled send. The webhooks go
-   where Meta's would: to the webhook front (its own process and port, as `make run` and the
-   tests run it), or with `--no-front` to the Rasa server's own route. Baseline: the Rasa
-   server's channel health route (GET /webhooks/whatsapp/) during the same burst, i.e. what any
-   request costs on the busy server. Then a flood: 16 posters each sending its next webhook as soon as
-   the last is acknowledged (closed loop), which measures how many acknowledgements per second
-   the channel sustains; its latency is queueing behind the 16, not what Meta would see.
+2. Webhook acknowledgement latency during a burst of 2,000 messages from 200 senders posted straight
+   to the webhook (signed as Meta signs them) while the bot is saturated by the turns they cause.
+   Target: p99 < 50 ms. The burst arrives as Meta sends it, at a set rate whatever the server does
+   (open loop, 200/s by default: six times what the bot can answer, so the bot is saturated
+   throughout), and each latency counts from the scheduled send. The webhooks go where Meta's would:
+   to the webhook front (its own process and port, as `make run` and the tests run it), or with
+   `--no-front` to the Rasa server's own route. Baseline: the Rasa server's channel health route
+   (GET /webhooks/whatsapp/) during the same burst, i.e. what any request costs on the busy server.
+   Then a flood: 16 posters each sending its next webhook as soon as the last is acknowledged
+   (closed loop), which measures how many acknowledgements per second the channel sustains; its
+   latency is queueing behind the 16, not what Meta would see.
 
 Run: `.venv/bin/python bench/channel_bench.py` (about 4 minutes; `--quick` for a small run).
 Prints a markdown table; docs/benchmarks.md keeps the results.

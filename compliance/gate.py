@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from compliance.audit import NewEntry
 from compliance.consent.model import MARKETING, SERVICE, Method
 from compliance.consent.send_guard import (
     Allow,
@@ -34,7 +35,7 @@ from compliance.context import ComplianceContext, shared_context
 from compliance.errors import SubjectErased
 from compliance.policy.decision import COMPLIANCE_RESPONSES
 from connectors.whatsapp.calling_codes import calling_code
-from connectors.whatsapp.gate import EXPORT_DOCUMENT, SendDecision
+from connectors.whatsapp.gate import EXPORT_DOCUMENT, InboundFacts, SendDecision
 from connectors.whatsapp.sender_identity import IdentifierKind, SubjectIdentifier
 from connectors.whatsapp.webhook_models import PreferenceUpdate, PreferenceValue, StatusUpdate
 
@@ -123,17 +124,26 @@ class ComplianceGate:
 
     # --- the turn ----------------------------------------------------------------------------
 
-    def on_inbound(self, subject: str, message_type: str, id_hash: str, content_hash: str) -> None:
+    def on_inbound(self, claim: Callable[[Connection], InboundFacts | None]) -> bool:
         now = _now()
-        # The window refresh and the audit entry share one transaction and one durable commit.
-        self.context.record_with(
-            lambda conn: self.context.ledger.record_inbound_on(conn, subject, now),
-            "inbound_message",
-            subject,
-            message_type=message_type,
-            message_id_hash=id_hash,
-            content_hash=content_hash,
-        )
+
+        def change(conn: Connection) -> list[NewEntry]:
+            facts = claim(conn)
+            if facts is None:
+                return []
+            self.context.ledger.record_inbound_on(conn, facts.subject, now)
+            return [
+                self.context.entry(
+                    "inbound_message",
+                    facts.subject,
+                    message_type=facts.message_type,
+                    message_id_hash=facts.id_hash,
+                    content_hash=facts.content_hash,
+                )
+            ]
+
+        # The lease, the window refresh and the entry: one transaction, one durable commit.
+        return bool(self.context.audit.append_derived(change))
 
     def check_send(self, subject: str, message: dict[str, Any]) -> SendDecision:
         if message.get("utter_action") in LAST_WORDS:

@@ -27,11 +27,12 @@ from typing import Any
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
+from sqlalchemy.engine import Connection
 
 from connectors.whatsapp.config import WhatsAppConfig
-from connectors.whatsapp.gate import Gate
+from connectors.whatsapp.gate import Gate, InboundFacts
 from connectors.whatsapp.graph_client import GraphClient
-from connectors.whatsapp.graph_clients import GraphClients, pacer_for
+from connectors.whatsapp.graph_clients import GraphClients, graph_client_for, pacer_for
 from connectors.whatsapp.housekeeping import Housekeeper
 from connectors.whatsapp.inbox import Inbox, InboxItem
 from connectors.whatsapp.media_download import MediaDownloader
@@ -112,14 +113,7 @@ class WhatsAppInput(InputChannel):
         self.front: WebhookFront | None = None
 
     def _default_graph(self) -> GraphClient:
-        return GraphClient(
-            base_url=self.config.api_base_url,
-            api_version=self.config.api_version,
-            phone_number_id=self.config.phone_number_id,
-            access_token=self.config.access_token,
-            timeout=self.config.request_timeout_seconds,
-            pacer=self.graphs.pacer,
-        )
+        return graph_client_for(self.config, self.graphs.pacer)
 
     def get_output_channel(self) -> WhatsAppOutput:
         """For Rasa's HTTP API (e.g. triggering an intent), on the server's loop: that loop's
@@ -128,7 +122,9 @@ class WhatsAppInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("whatsapp_webhook", __name__)
-        self.queue = queue = TurnQueue(self.inbox, self._turn_runner(on_new_message))
+        self.queue = queue = TurnQueue(
+            self.inbox, self._turn_runner(on_new_message), claim=self._claim_and_audit
+        )
         turns = self.turns
 
         async def start_queue() -> None:
@@ -194,19 +190,27 @@ class WhatsAppInput(InputChannel):
 
         return bp
 
+    def _claim_and_audit(self, seq: int) -> InboxItem | None:
+        """Take the message's lease, audit it and refresh its sender's window: one commit.
+
+        On the turn loop, not a thread: several turns' commits in flight at once collided with
+        the webhook front's on SQLite's one write lock (front ack p99 15 -> 56 ms)."""
+        claimed: list[InboxItem] = []
+
+        def claim(conn: Connection) -> InboundFacts | None:
+            item = self.inbox.claim_on(conn, seq)
+            if item is None:
+                return None
+            claimed[:] = [item]  # a retried transaction runs this again: keep the last
+            return InboundFacts.of(item.subject, item.payload, self.gate.keyed_hash)
+
+        return claimed[-1] if self.gate.on_inbound(claim) else None
+
     def _turn_runner(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Callable[[InboxItem], Awaitable[None]]:
         async def run_turn(item: InboxItem) -> None:
-            payload = item.payload
-            # On the turn loop, not a thread: overlapping commits of several turns collided
-            # with the webhook front's on SQLite's one write lock (ack p99 15 -> 56 ms).
-            self.gate.on_inbound(
-                item.subject,
-                payload["type"],
-                payload["id_hash"],
-                self.gate.keyed_hash("content", payload["text"]),
-            )
+            payload = item.payload  # audited when claimed (_claim_and_audit)
             graph = self.graphs.for_this_loop()
             recipient = self.gate.recipient(item.subject)
             # Best effort, and off the turn's path: blue ticks must not delay the reply.

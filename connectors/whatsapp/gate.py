@@ -7,7 +7,7 @@ gate is `compliance.gate.ComplianceGate`; tests may pass any object with these m
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,6 +30,24 @@ class SendDecision:
     template: dict[str, Any] | None = None  # {"name", "language"} when a template must replace it
 
 
+@dataclass(frozen=True)
+class InboundFacts:
+    """What the audit log keeps of a received message: never its content or its id."""
+
+    subject: str
+    message_type: str
+    id_hash: str  # keyed hash of Meta's message id
+    content_hash: str  # keyed hash of the text Rasa gets
+
+    @classmethod
+    def of(
+        cls, subject: str, payload: Mapping[str, Any], keyed_hash: Callable[[str, str], str]
+    ) -> InboundFacts:
+        """From an inbox payload (webhook_receiver writes its keys)."""
+        content_hash = keyed_hash("content", payload["text"])
+        return cls(subject, str(payload["type"]), payload["id_hash"], content_hash)
+
+
 class Gate(Protocol):
     def admit(self, identifier: SubjectIdentifier) -> str:
         """The pseudonym of a sender; records the identity (and any alias) in the vault."""
@@ -50,8 +68,11 @@ class Gate(Protocol):
     def recipient(self, subject: str) -> SubjectIdentifier:
         """Who to send to, resolved through the vault."""
 
-    def on_inbound(self, subject: str, message_type: str, id_hash: str, content_hash: str) -> None:
-        """A message is about to be processed: audit it and refresh the 24-hour window."""
+    def on_inbound(self, claim: Callable[[Connection], InboundFacts | None]) -> bool:
+        """A message's turn starts: `claim` takes its inbox lease in the audit's transaction
+        and returns what the audit keeps of it, or None (done, or another worker holds it).
+        Claimed: the inbound entry and the sender's 24-hour window refresh commit with the
+        lease, in one durable commit, and the answer is True."""
 
     def check_send(self, subject: str, message: dict[str, Any]) -> SendDecision: ...
 

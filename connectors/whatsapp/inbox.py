@@ -101,15 +101,19 @@ class Inbox:
 
     def claim(self, seq: int) -> InboxItem | None:
         """Take the lease on a pending message; None if it is done or another worker holds it."""
-        now = self._clock()
         with storage_errors(), self._engine.begin() as conn:
-            claimed = conn.execute(
-                _CLAIM,
-                {"c_seq": seq, "c_now": now, "c_owner": self.owner, "c_until": now + self._lease},
-            ).rowcount
-            if claimed != 1:
-                return None
-            row = conn.execute(_READ_SEALED, {"c_seq": seq}).one()
+            return self.claim_on(conn, seq)
+
+    def claim_on(self, conn: Connection, seq: int) -> InboxItem | None:
+        """`claim` in the caller's transaction (the channel's: with the inbound audit entry)."""
+        now = self._clock()
+        claimed = conn.execute(
+            _CLAIM,
+            {"c_seq": seq, "c_now": now, "c_owner": self.owner, "c_until": now + self._lease},
+        ).rowcount
+        if claimed != 1:
+            return None
+        row = conn.execute(_READ_SEALED, {"c_seq": seq}).one()
         payload = json.loads(self._sealer.open(row.subject, _SEALED_FIELD, row.sealed))
         return InboxItem(seq=seq, subject=row.subject, payload=payload)
 

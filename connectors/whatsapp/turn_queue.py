@@ -21,8 +21,18 @@ TurnRunner = Callable[[InboxItem], Awaitable[None]]
 
 
 class TurnQueue:
-    def __init__(self, inbox: Inbox, run_turn: TurnRunner, *, sweep_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        inbox: Inbox,
+        run_turn: TurnRunner,
+        *,
+        claim: Callable[[int], InboxItem | None] | None = None,
+        sweep_seconds: float = 10.0,
+    ) -> None:
+        """`claim` takes a message's lease (default: the inbox's own transaction; the channel
+        claims in the inbound audit entry's, so the turn's start is one commit)."""
         self._inbox = inbox
+        self._claim = claim or inbox.claim
         self._run_turn = run_turn
         self._sweep_seconds = sweep_seconds
         self._pending: dict[str, list[int]] = {}  # subject -> heap of seqs
@@ -92,7 +102,7 @@ class TurnQueue:
 
     async def _process(self, seq: int, subject: str) -> None:
         try:
-            item = self._inbox.claim(seq)
+            item = self._claim(seq)
         except Exception as exc:
             logger.warning(
                 "whatsapp.turns.claim_failed subject=%s error=%s", subject, type(exc).__name__

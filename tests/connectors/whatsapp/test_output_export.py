@@ -52,7 +52,7 @@ def test_after_stop_the_export_is_refused_and_audited(context) -> None:  # type:
     subject = gate.admit(PHONE)
     grant_consent(context, [subject])
     context.ledger.withdraw(subject)
-    gate.on_inbound(subject, "text", "h1", "c1")
+    context.ledger.record_inbound(subject)  # the user wrote: the window is open
     output = WhatsAppOutput(NoGraph(), gate, Inbox(context.engine, gate))  # type: ignore[arg-type]
     asyncio.run(output.send_response(subject, export_message()))
     assert [r["response"] for r in refusals(context, subject)] == [EXPORT_DOCUMENT]
@@ -62,7 +62,7 @@ def test_with_consent_the_export_gets_past_the_gate(context) -> None:  # type: i
     gate = ComplianceGate(context)
     subject = gate.admit(PHONE)
     grant_consent(context, [subject])
-    gate.on_inbound(subject, "text", "h1", "c1")
+    context.ledger.record_inbound(subject)  # the user wrote: the window is open
     output = WhatsAppOutput(NoGraph(), gate, Inbox(context.engine, gate))  # type: ignore[arg-type]
     # Past the gate, the (missing) sealed file is the next thing to fail: audited as such.
     asyncio.run(output.send_response(subject, export_message()))
