@@ -131,9 +131,14 @@ async def closed_loop(
     return latencies, time.perf_counter() - start
 
 
-def _serve_null(port: int) -> None:
+def _serve_null(port: int, body: bytes) -> None:
+    answer = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        answer = b'HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n{"status":"ok"}'
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -154,10 +159,11 @@ def _serve_null(port: int) -> None:
 
 
 @contextmanager
-def null_server(port: int) -> Iterator[str]:
-    """A server process that answers every request at once: the generator's own floor."""
+def null_server(port: int, body: bytes = b'{"status":"ok"}') -> Iterator[str]:
+    """A server process that answers every request at once with `body` (JSON): the load
+    generator's own floor, or a Graph API that costs nothing."""
     process = multiprocessing.get_context("spawn").Process(
-        target=_serve_null, args=(port,), daemon=True
+        target=_serve_null, args=(port, body), daemon=True
     )
     process.start()
     origin = f"http://127.0.0.1:{port}"

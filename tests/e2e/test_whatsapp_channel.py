@@ -3,9 +3,14 @@ and action server answer, and the compliance layer records everything."""
 
 from __future__ import annotations
 
+import time
+
+import httpx
 import pytest
 
+from connectors.whatsapp.simulator import webhooks as wh
 from connectors.whatsapp.simulator.client import text_of
+from devstack.stack import SIMULATOR_SETTINGS
 
 pytestmark = pytest.mark.e2e
 
@@ -82,3 +87,36 @@ def test_an_unsigned_or_badly_signed_webhook_is_rejected(simulator, signature, s
     answer = simulator.send(user, text="hello", signature=signature)
     assert answer["webhook_status"] == status
     assert simulator.messages(user, wait=1)["messages"] == []
+
+
+def test_the_rasa_servers_own_route_still_serves_meta(
+    bot_stack, simulator, converse, give_consent
+) -> None:
+    """The webhook front serves Meta's callback; the server's own route stays as a fallback
+    (for a proxy not yet switched): a webhook posted there is recorded and answered too."""
+    user = "447700900128"
+    give_consent("+" + user)
+    converse(user, text="hello")  # the simulator now knows this user
+    seen = len(simulator.messages(user)["messages"])
+    business = wh.Business(
+        "102290129340398", SIMULATOR_SETTINGS["WHATSAPP_PHONE_NUMBER_ID"], "15550783881"
+    )
+    body = wh.inbound(
+        business,
+        wh.WhatsAppUser(wa_id=user, name="Fallback"),
+        "wamid.fallback-route-1",
+        int(time.time()),
+        wh.text("how do returns work?"),
+    )
+    raw = wh.serialize(body)
+    answer = httpx.post(
+        bot_stack.rasa_url + "/webhooks/whatsapp/webhook",
+        content=raw,
+        headers={
+            "X-Hub-Signature-256": wh.sign(SIMULATOR_SETTINGS["WHATSAPP_APP_SECRET"], raw),
+            "Content-Type": "application/json",
+        },
+    )
+    assert answer.status_code == 200 and answer.json()["accepted"] == 1
+    (reply,) = simulator.replies(user, seen, count=1, wait=45)
+    assert "30 days" in text_of(reply)
