@@ -40,3 +40,15 @@ def compliance_context(
 ) -> ComplianceContext:
     """A migrated, ready context; close its audit log (`context.audit.close()`) after use."""
     return build_context(compliance_env(folder, settings_edits), component=component)
+
+
+def serve_env(folder: Path, monkeypatch) -> str:  # type: ignore[no-untyped-def]
+    """The environment a Rasa server hands the processes it spawns (a webhook worker, the
+    webhook front), set on this process, with the database migrated; returns its URL."""
+    from compliance.storage import create_engine_from_url, migrate
+
+    env = compliance_env(folder)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    migrate(create_engine_from_url(env["SIGILLO_DATABASE_URL"]))
+    return env["SIGILLO_DATABASE_URL"]

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from compliance.storage import create_engine_from_url, migrate
+from compliance.storage import create_engine_from_url
 from connectors.whatsapp.receiver_pool import ReceiverPool, WebhookWorkersFailed, _ready
 from connectors.whatsapp.simulator.webhooks import sign
-from tests.compliance_env import compliance_env
+from tests.compliance_env import serve_env
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "whatsapp"
 SECRET = "pool-test-secret"
@@ -30,11 +30,7 @@ CREDENTIALS = {
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """The environment a Rasa server would give its worker: key file, database, settings."""
-    env = compliance_env(tmp_path)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    migrate(create_engine_from_url(env["SIGILLO_DATABASE_URL"]))
-    return env["SIGILLO_DATABASE_URL"]
+    return serve_env(tmp_path, monkeypatch)
 
 
 def inbox_rows(url: str) -> int:

@@ -19,13 +19,13 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from compliance.storage import create_engine_from_url, migrate
+from compliance.storage import create_engine_from_url
 from connectors.whatsapp.receiver_pool import WebhookWorkersFailed
 from connectors.whatsapp.simulator.webhooks import sign
 from connectors.whatsapp.webhook_front import HEALTH_PATH, WEBHOOK_PATH
 from connectors.whatsapp.webhook_front_process import WebhookFront
 from devstack.processes import free_port
-from tests.compliance_env import compliance_env
+from tests.compliance_env import serve_env
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures" / "whatsapp"
@@ -49,11 +49,7 @@ def credentials(port: int, **extra: object) -> dict[str, object]:
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """The environment the Rasa server gives its front: key file, database, settings."""
-    env = compliance_env(tmp_path)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    migrate(create_engine_from_url(env["SIGILLO_DATABASE_URL"]))
-    return env["SIGILLO_DATABASE_URL"]
+    return serve_env(tmp_path, monkeypatch)
 
 
 class Doorbell:
