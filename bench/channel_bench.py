@@ -28,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -40,6 +41,7 @@ from compliance.context import build_context  # noqa: E402
 from connectors.rest import rest_subject  # noqa: E402
 from connectors.whatsapp.simulator import webhooks as wh  # noqa: E402
 from connectors.whatsapp.webhook_front import HEALTH_PATH, WEBHOOK_PATH  # noqa: E402
+from devstack.postgres import throwaway_database  # noqa: E402
 from devstack.processes import free_port  # noqa: E402
 from devstack.stack import SIMULATOR_SETTINGS, local_whatsapp_stack, start_stack  # noqa: E402
 from devstack.training import ensure_model  # noqa: E402
@@ -147,6 +149,12 @@ def main() -> int:
         help="the channel's webhook_processes setting (default: the channel's default)",
     )
     parser.add_argument(
+        "--postgres",
+        metavar="SERVER_URL",
+        help="run the stack on a throwaway database on this PostgreSQL server (default: SQLite),"
+        " e.g. postgresql+psycopg2://postgres@127.0.0.1:5432/test",
+    )
+    parser.add_argument(
         "--no-front",
         action="store_true",
         help="serve the webhook on the Rasa server's port, without the webhook front process",
@@ -158,16 +166,25 @@ def main() -> int:
 
     model = ensure_model()
     workdir = Path(tempfile.mkdtemp(prefix="sigillo-bench-"))
-    config = local_whatsapp_stack(
-        model,
-        workdir,
-        simulator_args=["--no-window"],
-        **({"webhook_port": None} if args.no_front else {}),
-        whatsapp_options=(
-            {} if args.webhook_processes is None else {"webhook_processes": args.webhook_processes}
-        ),
-    )
-    with start_stack(config) as stack:
+    with ExitStack() as cleanup:
+        env = {}
+        if args.postgres:  # a database of its own on that server, dropped afterwards
+            env["SIGILLO_DATABASE_URL"] = cleanup.enter_context(
+                throwaway_database(args.postgres, prefix="sigillo_bench")
+            )
+        config = local_whatsapp_stack(
+            model,
+            workdir,
+            env=env,
+            simulator_args=["--no-window"],
+            **({"webhook_port": None} if args.no_front else {}),
+            whatsapp_options=(
+                {}
+                if args.webhook_processes is None
+                else {"webhook_processes": args.webhook_processes}
+            ),
+        )
+        stack = cleanup.enter_context(start_stack(config))
         context = build_context({**os.environ, **stack.env}, component="cli")
         wa_users = [f"4477009{n:05d}" for n in range(senders)]
         burst_users = [f"4477008{n:05d}" for n in range(burst_senders)]
@@ -239,9 +256,12 @@ def main() -> int:
     processes = "default" if args.webhook_processes is None else args.webhook_processes
     rows.append(("webhook_processes", str(processes)))
     rows.append(("webhook served by", "the Rasa server" if args.no_front else "the webhook front"))
+    rows.append(("database", "PostgreSQL" if args.postgres else "SQLite"))
     flags = " --quick" if args.quick else ""
     if args.no_front:
         flags += " --no-front"
+    if args.postgres:
+        flags += f" --postgres {args.postgres}"
     if args.webhook_processes is not None:
         flags += f" --webhook-processes {args.webhook_processes}"
     command = f".venv/bin/python bench/channel_bench.py{flags}"

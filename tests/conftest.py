@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -69,28 +70,17 @@ POSTGRES_ENV = "SIGILLO_TEST_POSTGRES_URL"
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:
     """URL of a throwaway database sigillo_test_<random>, dropped at the end of the session."""
-    import secrets
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    from devstack.postgres import throwaway_database
 
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         pytest.skip(f"{POSTGRES_ENV} is not set (e.g. postgresql+psycopg2://postgres@127.0.0.1/test)")
-    name = f"sigillo_test_{secrets.token_hex(4)}"
-    admin = create_engine(base, future=True, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # a server that is down or refuses: say so, do not fail
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at {POSTGRES_ENV} is not usable: {type(exc).__name__}")
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(throwaway_database(base, prefix="sigillo_test"))
+        except Exception as exc:  # a server that is down or refuses: say so, do not fail
+            pytest.skip(f"PostgreSQL at {POSTGRES_ENV} is not usable: {type(exc).__name__}")
+        yield url
 
 
 def reset_postgres(url: str) -> None:
