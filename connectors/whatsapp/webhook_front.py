@@ -7,7 +7,8 @@ during a burst, the worker idle most of the time. Here the acknowledgement never
 this process verifies, records into the inbox and answers, on an event loop that does nothing
 else, and tells the Rasa server which messages to run through a pipe. The pipe is only a
 doorbell: the inbox is the record, and the turn queue's sweep finds whatever a lost doorbell
-missed (after a crash of either side, say).
+missed (after a crash of either side, say). It calls nothing else: marking each message read
+from here was tried, and its Graph calls pushed the acknowledgements' p99 to 341 ms in a burst.
 
 Routes, at the same paths as the Rasa server's channel so that a proxy can send Meta's callback
 path here and everything else to Rasa:
