@@ -155,7 +155,9 @@ def check_ports(config: StackConfig) -> None:
     if config.channel == "whatsapp":
         ports.append(("Cloud API simulator", config.simulator_port, "SIGILLO_SIMULATOR_PORT"))
     if config.webhook_port is not None:
-        ports.append(("webhook front", config.webhook_port, "SIGILLO_WEBHOOK_PORT"))
+        # With the simulator make run picks it; with Meta the operator's setting names it.
+        variable = {"whatsapp": "SIGILLO_WEBHOOK_PORT"}.get(config.channel, "WHATSAPP_WEBHOOK_PORT")
+        ports.append(("webhook front", config.webhook_port, variable))
     for name, port, variable in ports:
         if not port_is_free(port):
             raise StackError(
