@@ -48,20 +48,23 @@ class Connection:
 
     async def send(self, wire: bytes) -> int:
         self._writer.write(wire)
-        head = await self._reader.readuntil(b"\r\n\r\n")
-        status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        length = 0
-        for line in header_lines:
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "content-length":
-                length = int(value)
-        if length:
-            await self._reader.readexactly(length)
+        status_line = await _read_message(self._reader)
         return int(status_line.split(" ", 2)[1])
 
     async def close(self) -> None:
         self._writer.close()
         await self._writer.wait_closed()
+
+
+async def _read_message(reader: asyncio.StreamReader) -> str:
+    """Read one HTTP/1.1 message (head, then a Content-Length body); its first line."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    first_line, *header_lines = head.decode("latin-1").split("\r\n")
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length" and int(value):
+            await reader.readexactly(int(value))
+    return first_line
 
 
 async def open_loop(
@@ -141,11 +144,7 @@ def _serve_null(port: int, body: bytes) -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                for line in head.decode("latin-1").split("\r\n"):
-                    name, _, value = line.partition(":")
-                    if name.strip().lower() == "content-length" and int(value):
-                        await reader.readexactly(int(value))
+                await _read_message(reader)
                 writer.write(answer)
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
