@@ -161,3 +161,43 @@ def test_failures_are_httpx_transport_errors_without_the_url(path: str, error: t
     exc, url = run(scenario, timeout=0.5)
     assert isinstance(exc, error)
     assert "127.0.0.1" not in str(exc) and url not in str(exc)
+
+
+def test_the_environments_proxy_carries_requests_and_no_proxy_is_honoured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HTTP_PROXY sends a request through the proxy (here the test server, which sees the
+    absolute URL of a host that does not exist); NO_PROXY names hosts that go direct."""
+
+    async def scenario(client, base, seen):  # type: ignore[no-untyped-def]
+        monkeypatch.setenv("HTTP_PROXY", base)
+        monkeypatch.setenv("NO_PROXY", "localhost")
+        via_proxy = await client.post("http://graph.example.invalid/echo", json={"n": 1})
+        # A fresh transport reads the environment again: 127.0.0.1 is now exempt, and the
+        # proxy a dead port that would fail any request sent through it.
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        async with httpx.AsyncClient(transport=AiohttpTransport()) as direct_client:
+            direct = await direct_client.post(base + "/echo", json={"n": 2})
+        return via_proxy, direct, [(r.host, r.path) for r in seen]
+
+    via_proxy, direct, asked = run(scenario)
+    assert via_proxy.json()["method"] == "POST" and direct.status_code == 200
+    assert asked[0] == ("graph.example.invalid", "/echo")  # the proxy was asked for it
+    assert asked[1][0].startswith("127.0.0.1:") and asked[1][1] == "/echo"
+
+
+def test_the_environment_is_read_once_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As httpx reads it once per client: a proxy set later does not reroute a transport that
+    already sent to that host (and every request no longer re-reads os.environ and ~/.netrc)."""
+
+    async def scenario(client, base, seen):  # type: ignore[no-untyped-def]
+        monkeypatch.delenv("HTTP_PROXY", raising=False)
+        monkeypatch.delenv("http_proxy", raising=False)
+        first = await client.post(base + "/echo", json={})
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")  # a dead port
+        monkeypatch.setenv("NO_PROXY", "")
+        second = await client.post(base + "/echo", json={})
+        return first.status_code, second.status_code
+
+    assert run(scenario) == (200, 200)
