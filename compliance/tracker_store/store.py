@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Any
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.core.events import ActionExecuted, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import Engine
 
 from compliance.errors import ConfigError, SubjectErased
 from compliance.storage.guard import storage_errors
-from compliance.tracker_store import repository
+from compliance.tracker_store import repository, turn_writes
 from compliance.tracker_store.cache import TrackerCache, Version, clone_tracker
 from compliance.tracker_store.config import StoreConfig, parse_config
 from compliance.tracker_store.repository import Appended, Mark, RowSealer
@@ -113,8 +113,12 @@ class EncryptedTrackerStore(TrackerStore):
             self._keys.get_or_create(sender)
         seal = partial(seal_event, self._keys, sender)
         events, now = tracker.events, self._clock()
-        if self._audit is not None and _any_bot_action(_unsaved(events, mark)):
-            result = self._append_audited(sender, events, mark, seal, now)
+        unsaved = _unsaved(events, mark)
+        database = str(self.engine.url)
+        writes = turn_writes.pending(database, _message_ids(unsaved))
+        if self._audit is not None and (writes or _any_bot_action(unsaved)):
+            result = self._append_audited(sender, events, mark, seal, now, writes)
+            turn_writes.settle(database, writes)
         else:  # nothing to audit: the store's own transaction, no audit commit
             result = repository.append(self.engine, sender, events, mark, seal, now)
         if result.version is None or result.mark is None:
@@ -161,9 +165,11 @@ class EncryptedTrackerStore(TrackerStore):
         mark: Mark | None,
         seal: RowSealer,
         now: datetime,
+        writes: dict[str, turn_writes.Write],
     ) -> Appended:
         """repository.append in the audit log's transaction, with one `bot_action` entry per
-        action written: the events and their entries commit together or not at all."""
+        action written and the turn writes registered for the messages saved (turn_writes.py):
+        the events, their entries and those writes commit together or not at all."""
         audit = self._audit
         assert audit is not None
         outcome: list[Appended] = []
@@ -171,6 +177,8 @@ class EncryptedTrackerStore(TrackerStore):
         def change(conn: Any) -> list[NewEntry]:
             result = repository.append_on(conn, sender, events, mark, seal, now)
             outcome[:] = [result]  # the last run is the one that committed
+            for write in writes.values():
+                write(conn)
             return _action_entries(sender, result.written)
 
         def attempt() -> Appended:
@@ -281,6 +289,10 @@ def _unsaved(events: Sequence[Event], mark: Mark | None) -> Sequence[Event]:
     """Every event a save may write: those after the mark, or all of them without one (the
     slow path then writes a suffix)."""
     return repository.unsaved(events, mark.synced) if mark is not None else events
+
+
+def _message_ids(events: Iterable[Event]) -> list[str | None]:
+    return [event.message_id for event in events if isinstance(event, UserUttered)]
 
 
 def _is_bot_action(event: Event) -> bool:

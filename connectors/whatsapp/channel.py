@@ -22,6 +22,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -29,6 +30,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sqlalchemy.engine import Connection
 
+from compliance.tracker_store import turn_writes
 from connectors.whatsapp.config import WhatsAppConfig
 from connectors.whatsapp.gate import Gate, InboundFacts
 from connectors.whatsapp.graph_client import GraphClient
@@ -208,8 +210,12 @@ class WhatsAppInput(InputChannel):
 
     def _turn_runner(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Callable[[InboxItem], Awaitable[None]]:
-        async def run_turn(item: InboxItem) -> None:
+    ) -> Callable[[InboxItem], Awaitable[bool]]:
+        database = self.inbox.database
+
+        async def run_turn(item: InboxItem) -> bool:
+            """Run the turn; True if the tracker store completed the inbox row with the
+            turn's events (see turn_writes.py), else the queue completes it."""
             payload = item.payload  # audited when claimed (_claim_and_audit)
             graph = self.graphs.for_this_loop()
             recipient = self.gate.recipient(item.subject)
@@ -218,16 +224,23 @@ class WhatsAppInput(InputChannel):
             metadata = payload["metadata"]
             if self.media is not None:  # here, in the turn: the webhook's answer stays fast
                 metadata = await self.media.attach(graph, item.subject, metadata)
-            await on_new_message(
-                UserMessage(
-                    text=payload["text"],
-                    output_channel=WhatsAppOutput(graph, self.gate, self.inbox, recipient),
-                    sender_id=item.subject,
-                    input_channel=self.name(),
-                    message_id=payload["id_hash"],
-                    metadata=metadata,
+            message_id = payload["id_hash"]
+            complete = partial(self.inbox.complete_on, seq=item.seq)
+            turn_writes.register(database, message_id, complete)
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text=payload["text"],
+                        output_channel=WhatsAppOutput(graph, self.gate, self.inbox, recipient),
+                        sender_id=item.subject,
+                        input_channel=self.name(),
+                        message_id=message_id,
+                        metadata=metadata,
+                    )
                 )
-            )
+            finally:
+                left_to_us = turn_writes.withdraw(database, message_id)
+            return not left_to_us
 
         return run_turn
 

@@ -99,6 +99,11 @@ class Inbox:
                 results.append(Recorded(seq=seq, subject=message.subject))
         return results
 
+    @property
+    def database(self) -> str:
+        """The URL of the inbox's database (password hidden): what turn_writes keys on."""
+        return str(self._engine.url)
+
     def claim(self, seq: int) -> InboxItem | None:
         """Take the lease on a pending message; None if it is done or another worker holds it."""
         with storage_errors(), self._engine.begin() as conn:
@@ -120,7 +125,11 @@ class Inbox:
     def complete(self, seq: int, state: str = "done") -> None:
         """Mark a turn finished ("done" or "failed") and drop its sealed content."""
         with storage_errors(), self._engine.begin() as conn:
-            conn.execute(_COMPLETE, {"c_seq": seq, "c_state": state})
+            self.complete_on(conn, seq, state)
+
+    def complete_on(self, conn: Connection, seq: int, state: str = "done") -> None:
+        """`complete` in the caller's transaction (the tracker store's: with the turn's events)."""
+        conn.execute(_COMPLETE, {"c_seq": seq, "c_state": state})
 
     def recoverable(self, limit: int = 1000) -> list[tuple[int, str]]:
         """Pending messages nobody holds a live lease on, oldest first: (seq, subject)."""

@@ -17,7 +17,9 @@ from connectors.whatsapp.inbox import Inbox, InboxItem
 
 logger = logging.getLogger(__name__)
 
-TurnRunner = Callable[[InboxItem], Awaitable[None]]
+# Runs the turn; True when the message's inbox row was completed with the turn's events (the
+# channel registers the completion with the tracker store: tracker_store/turn_writes.py).
+TurnRunner = Callable[[InboxItem], Awaitable[bool | None]]
 
 
 class TurnQueue:
@@ -111,7 +113,7 @@ class TurnQueue:
         if item is None:
             return  # done already, or another instance holds it
         try:
-            await self._run_turn(item)
+            completed = await self._run_turn(item)
         except Exception as exc:
             # The turn ran (or half ran) inside Rasa; replaying it would double the tracker.
             logger.error(
@@ -119,4 +121,5 @@ class TurnQueue:
             )
             self._inbox.complete(seq, state="failed")
             return
-        self._inbox.complete(seq)
+        if not completed:
+            self._inbox.complete(seq)
