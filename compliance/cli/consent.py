@@ -18,6 +18,8 @@ from typing import Any
 from compliance.errors import ConfigError
 
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}\Z")
+# Where `rasa run` is pointed at (Makefile): the channel's settings, as the server reads them.
+DEFAULT_CREDENTIALS = Path("bot/credentials.yml")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,7 +46,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-send",
         action="store_true",
         help="only record; do not send the confirmation template (sent by default when the "
-        "WHATSAPP_* settings are set)",
+        "channel has an access token)",
+    )
+    optin.add_argument(
+        "--credentials",
+        type=Path,
+        help="Rasa's credentials file whose WhatsApp channel settings the send uses, with the "
+        f"WHATSAPP_* environment for the keys it leaves out (default {DEFAULT_CREDENTIALS}, "
+        "when it exists)",
     )
     optin.set_defaults(func=_optin)
 
@@ -60,6 +69,7 @@ def _optin(args: argparse.Namespace) -> int:
     phone = args.phone.replace(" ", "")
     if not _E164.match(phone):
         raise ConfigError("--phone: must be an E.164 number: + then country code and number")
+    channel = _channel_settings(args)  # a bad setting stops the command before it records
     context = _context(args)
     subject = context.vault.register("phone", phone)  # the channel needs it to send the template
     receipts = context.ledger.record_external_optin(
@@ -67,20 +77,41 @@ def _optin(args: argparse.Namespace) -> int:
     )
     for receipt in receipts:
         _print({"subject": subject, "purpose": receipt.purpose, "state": receipt.to_state.value})
-    if args.no_send:
-        return 0
-    if not os.environ.get("WHATSAPP_ACCESS_TOKEN"):
-        print("confirmation template not sent: the WHATSAPP_* settings are not set",
-              file=sys.stderr)
+    if channel is None:
         return 0
     import asyncio
 
     from compliance.gate import ComplianceGate
     from connectors.whatsapp.confirmation import send_confirmation_template
 
-    asyncio.run(send_confirmation_template(ComplianceGate(context), subject))
+    asyncio.run(send_confirmation_template(ComplianceGate(context), subject, config=channel))
     _print({"subject": subject, "confirmation_template": "sent"})
     return 0
+
+
+def _channel_settings(args: argparse.Namespace):  # noqa: ANN202 - WhatsAppConfig | None
+    """The WhatsApp channel's settings, as the Rasa server reads them (its credentials.yml
+    block, the WHATSAPP_* environment for the rest), checked before anything is recorded.
+    None (and a note on stderr) when nothing is to be sent."""
+    if args.no_send:
+        return None
+    from connectors.whatsapp.config import WhatsAppConfig, WhatsAppConfigError
+    from connectors.whatsapp.credentials_file import channel_credentials
+
+    explicit = args.credentials is not None
+    path = args.credentials or DEFAULT_CREDENTIALS
+    block = channel_credentials(path) if explicit or path.is_file() else None
+    if not (block or {}).get("access_token") and not os.environ.get("WHATSAPP_ACCESS_TOKEN"):
+        print(
+            "confirmation template not sent: the WhatsApp channel has no access token"
+            f" (access_token in {path}, or WHATSAPP_ACCESS_TOKEN)",
+            file=sys.stderr,
+        )
+        return None
+    try:
+        return WhatsAppConfig.from_credentials(block, os.environ)
+    except WhatsAppConfigError as exc:  # names the setting, never its value
+        raise ConfigError(str(exc)) from None
 
 
 def _show(args: argparse.Namespace) -> int:

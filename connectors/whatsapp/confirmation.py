@@ -9,7 +9,8 @@ action confirms. Used by `python -m compliance consent optin`.
 The send books on a pacer built as the channel builds its own (graph_clients.pacer_for, the same
 keyed hash of the recipient): with WHATSAPP_PACING_REDIS_URL the CLI's send counts against the
 rate every Rasa server shares and waits out a 131056 penalty the channel recorded for that user,
-as any reply would. The settings come from the WHATSAPP_* environment only, not credentials.yml.
+as any reply would. The settings are the channel's: its block of Rasa's credentials.yml (the CLI
+reads it with credentials_file.py), with the WHATSAPP_* environment for the keys it leaves out.
 """
 
 from __future__ import annotations
@@ -32,12 +33,14 @@ async def send_confirmation_template(
     gate: ComplianceGate,
     subject: str,
     *,
+    config: WhatsAppConfig | None = None,
     environ: Mapping[str, str] = os.environ,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> str:
     """Send the confirmation template to `subject` in their language; the sent message's hash.
-    `environ` holds the WHATSAPP_* settings; `transport` is for tests (httpx.MockTransport)."""
-    config = WhatsAppConfig.from_credentials(None, environ)
+    `config` is the channel's settings (default: from the WHATSAPP_* settings in `environ`);
+    `transport` is for tests (httpx.MockTransport)."""
+    config = config or WhatsAppConfig.from_credentials(None, environ)
     settings = gate.context.settings
     identifier = gate.recipient(subject)
     calling_code = identifier.value.lstrip("+")[:3] if identifier.kind.value == "phone" else None

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import httpx
 
-from connectors.whatsapp.config import WhatsAppConfig
+from connectors.whatsapp.config import WhatsAppConfig, WhatsAppConfigError
 from connectors.whatsapp.graph_client import GraphClient
 from connectors.whatsapp.pacing import Pacer, SendPacer
 
@@ -46,17 +46,25 @@ def pacer_for(config: WhatsAppConfig, recipient_key: Callable[[str], str]) -> Se
     Called when the channel is built, at start-up: a Redis pacer pings Redis here (at most
     ``pacing_redis.STARTUP_PROBE_SECONDS``), so that a Redis that does not answer is logged
     now rather than at the first send. It does not stop the start: pacing falls back to local
-    (pacing_redis.py); a malformed URL has already failed in ``WhatsAppConfig``."""
+    (pacing_redis.py); a malformed URL has already failed in ``WhatsAppConfig``. Credentials
+    that Redis refuses do stop it, naming the setting (WhatsAppConfigError)."""
     if config.pacing_redis_url is None:
         return Pacer(rate_per_second=config.messages_per_second)
-    from connectors.whatsapp.pacing_redis import RedisPacer  # redis only when configured
+    # redis only when configured
+    from connectors.whatsapp.pacing_redis import RedisCredentialsRefused, RedisPacer
 
     pacer = RedisPacer(
         config.pacing_redis_url.reveal(),
         rate_per_second=config.messages_per_second,
         recipient_key=recipient_key,
     )
-    pacer.check()
+    try:
+        pacer.check()
+    except RedisCredentialsRefused as exc:
+        raise WhatsAppConfigError(
+            "pacing_redis_url",
+            f"Redis refused the URL's user or password ({exc}): set the ones Redis expects",
+        ) from None
     return pacer
 
 

@@ -58,7 +58,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as redis_asyncio
-from redis.exceptions import RedisError
+from redis.exceptions import (
+    AuthenticationError,
+    AuthenticationWrongNumberOfArgsError,
+    NoPermissionError,
+    RedisError,
+    ResponseError,
+)
 
 from connectors.whatsapp import limits
 from connectors.whatsapp.pacing import Pacer
@@ -158,7 +164,9 @@ class RedisPacer:
     def check(self, timeout: float = STARTUP_PROBE_SECONDS) -> bool:
         """Ping Redis once, at start-up (synchronous, as Rasa builds its channels). False,
         logged once at WARNING, when it does not answer within ``timeout``: the pacer then
-        paces locally until a send finds Redis again."""
+        paces locally until a send finds Redis again. Raises RedisCredentialsRefused when it
+        answers but refuses the URL's user or password: that is a setting to fix, not an
+        outage to ride out, and a start that paced locally for ever would hide it."""
         outcome: list[BaseException | None] = []
 
         def probe() -> None:
@@ -174,6 +182,8 @@ class RedisPacer:
         thread.start()
         thread.join(timeout + 0.5)  # the socket timeouts end the probe before this
         error = outcome[0] if outcome else asyncio.TimeoutError()
+        if error is not None and refuses_credentials(error):
+            raise RedisCredentialsRefused(type(error).__name__) from None
         if error is not None:
             self._went_down(error, at="start")
             return False
@@ -281,6 +291,23 @@ class RedisPacer:
             self._down = False
             self._retry_redis_at = float("-inf")
         logger.warning("whatsapp.pacing.redis_recovered instances=%d", instances)
+
+
+class RedisCredentialsRefused(Exception):
+    """Redis answered, and refused the user or password of the pacing URL (the message holds
+    the error's class only: never the URL)."""
+
+
+def refuses_credentials(error: BaseException) -> bool:
+    """Whether Redis's answer is a refusal of the credentials: a wrong password or user
+    (WRONGPASS, NOAUTH), a password sent to a server that has none, an ACL user without the
+    right to the command."""
+    if isinstance(
+        error, (AuthenticationError, AuthenticationWrongNumberOfArgsError, NoPermissionError)
+    ):
+        return True
+    # Redis 6+ words a password sent to a server without one as a plain ERR about AUTH.
+    return isinstance(error, ResponseError) and "AUTH" in str(error)
 
 
 async def _ping(url: str, timeout: float) -> None:

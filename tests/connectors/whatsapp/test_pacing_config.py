@@ -106,3 +106,24 @@ def test_invalid_urls_fail_at_start_up_naming_the_key(label: str, url: object) -
     message = str(info.value)
     assert "'pacing_redis_url'" in message and "WHATSAPP_PACING_REDIS_URL" in message
     assert PASSWORD not in message
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        f"sigillo-nobody:{PASSWORD}@",  # WRONGPASS: no such ACL user
+        f":{PASSWORD}@",  # a password the server does not have (or a wrong one)
+    ],
+)
+def test_start_up_with_credentials_redis_refuses_fails_naming_the_setting(credentials) -> None:
+    """Not an outage to ride out on local pacing: a setting to fix, named, without its value."""
+    url = os.environ.get("SIGILLO_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("SIGILLO_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
+    scheme, _, rest = url.partition("://")
+    wrong = f"{scheme}://{credentials}{rest.rpartition('@')[2]}"
+    config = WhatsAppConfig.from_credentials({**BASE, "pacing_redis_url": wrong}, {})
+    with pytest.raises(WhatsAppConfigError, match="refused the URL's user or password") as info:
+        pacer_for(config, str)
+    assert info.value.key == "pacing_redis_url"
+    assert PASSWORD not in str(info.value) and "sigillo-nobody" not in str(info.value)
