@@ -30,6 +30,7 @@ from compliance.audit.merkle import hash_leaf
 from compliance.audit.tables import HEAD_ID, audit_checkpoints, audit_entries, audit_head
 from compliance.errors import ConfigError
 from compliance.storage.guard import storage_errors
+from compliance.storage.sqlite_write_lock import WriteLockedConnection
 
 DEFAULT_ORIGIN = "sigillo"
 DEFAULT_CHECKPOINT_EVERY = 256
@@ -303,7 +304,8 @@ def _writer_engine(engine: Engine) -> Engine:
         raise ConfigError("the audit log needs a file SQLite database or PostgreSQL")
     writer = create_engine(engine.url, future=True, poolclass=QueuePool, pool_size=2,
                            connect_args={"timeout": _SQLITE_BUSY_SECONDS,
-                                         "check_same_thread": False})
+                                         "check_same_thread": False,
+                                         "factory": WriteLockedConnection})
 
     @event.listens_for(writer, "connect")
     def _connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -18,6 +18,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
+from compliance.storage.sqlite_write_lock import WriteLockedConnection
+
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -43,7 +45,12 @@ def create_engine_from_url(url: str) -> Engine:
             poolclass=QueuePool,
             pool_size=5,
             max_overflow=10,
-            connect_args={"timeout": 30, "check_same_thread": False},
+            # Writers take turns through a lock file (sqlite_write_lock.py), not by sleeping.
+            connect_args={
+                "timeout": 30,
+                "check_same_thread": False,
+                "factory": WriteLockedConnection,
+            },
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
