@@ -29,6 +29,7 @@ from compliance.audit.group_commit import GroupCommitter
 from compliance.audit.merkle import hash_leaf
 from compliance.audit.tables import HEAD_ID, audit_checkpoints, audit_entries, audit_head
 from compliance.errors import ConfigError
+from compliance.storage.durability import FULL, NORMAL, relax_postgres, set_sqlite_level
 from compliance.storage.guard import storage_errors
 from compliance.storage.sqlite_write_lock import WriteLockedConnection
 
@@ -52,8 +53,11 @@ _INSERT_ENTRIES = insert(audit_entries)
 
 
 # One append: run in the append's transaction, it makes its changes and returns the entries to
-# append (none: the changes commit alone).
-_Request = Callable[[Connection], list[NewEntry]]
+# append (none: the changes commit alone); and whether its commit must survive a power loss.
+@dataclass(frozen=True)
+class _Request:
+    run: Callable[[Connection], list[NewEntry]]
+    durable: bool = True
 # An audit_head row's values (size, compact range, last checkpoint size and time, pruned_before):
 # the key of the memoised parse below.
 _HeadKey = tuple[int, str, int, str | None, int]
@@ -117,7 +121,7 @@ class AuditLog:
         entries = [NewEntry.coerce(f) for f in fields]  # validated before taking the lock
         if not entries:
             return []
-        return self._group.submit(lambda _connection: entries)
+        return self._group.submit(_Request(lambda _connection: entries))
 
     def append_with(
         self,
@@ -131,27 +135,37 @@ class AuditLog:
         entries = [NewEntry.coerce(f) for f in fields]
         if not entries:
             raise ValueError("append_with needs at least one entry")
-        return self._group.submit(lambda connection: entries if change(connection) else [])
+        return self._group.submit(
+            _Request(lambda connection: entries if change(connection) else [])
+        )
 
     def append_derived(
-        self, change: Callable[[Connection], Iterable[NewEntry | Mapping[str, Any]]]
+        self,
+        change: Callable[[Connection], Iterable[NewEntry | Mapping[str, Any]]],
+        *,
+        durable: bool = True,
     ) -> list[int]:
         """Run `change` in the append's transaction and append the entries it returns: for a
         write whose audit entries depend on what it wrote (the tracker store appends a turn's
-        events and audits the bot actions among them). Both commit together, in one durable
-        commit, or neither does; no entries: the change commits alone. `change` may run on
-        another thread (group commit), may run again after a rolled-back attempt (a failed
-        batch is retried item by item) and must not append itself."""
+        events and audits the bot actions among them). Both commit together, in one commit,
+        or neither does; no entries: the change commits alone. `change` may run on another
+        thread (group commit), may run again after a rolled-back attempt (a failed batch is
+        retried item by item) and must not append itself.
+
+        `durable=False` is for work that a durable record lets be done again (a turn, replayed
+        from its inbox row): its commit does not wait for the disk, unless it shares a group
+        commit with one that must (compliance/storage/durability.py)."""
         return self._group.submit(
-            lambda connection: [NewEntry.coerce(f) for f in change(connection)]
+            _Request(lambda connection: [NewEntry.coerce(f) for f in change(connection)], durable)
         )
 
     def _append_batch(self, requests: list[_Request]) -> list[list[int]]:
         """Every request of a group commit in one transaction (see group_commit.py)."""
         seqs: list[list[int]] = []
-        with self.locked() as (connection, head):
+        durable = any(request.durable for request in requests)
+        with self.locked(durable=durable) as (connection, head):
             for request in requests:
-                entries = request(connection)
+                entries = request.run(connection)
                 seqs.append(self.append_locked(connection, head, entries) if entries else [])
         return seqs
 
@@ -169,24 +183,32 @@ class AuditLog:
             return signed
 
     @contextmanager
-    def locked(self) -> Iterator[tuple[Connection, _Head]]:
-        """A transaction holding the head lock; the head is written back on success."""
-        with storage_errors(), self._writer.begin() as connection:
-            query = _READ_HEAD if connection.dialect.name == "sqlite" else _READ_HEAD_FOR_UPDATE
-            row = connection.execute(query).one_or_none()
-            if row is None:
-                raise ConfigError("audit tables are missing: run compliance.storage.migrate()")
-            head = _parse_head(row)
-            yield connection, head
-            written = (
-                head.size,
-                head.compact.to_json(),
-                head.last_checkpoint_size,
-                format_time(head.last_checkpoint_time) if head.last_checkpoint_time else None,
-                head.pruned_before,
-            )
-            connection.execute(_WRITE_HEAD, dict(zip(_HEAD_PARAMS, written, strict=True)))
-            _remember_head(written, head)
+    def locked(self, *, durable: bool = True) -> Iterator[tuple[Connection, _Head]]:
+        """A transaction holding the head lock; the head is written back on success. Its
+        commit waits for the disk unless `durable` is False (see append_derived)."""
+        with storage_errors(), self._writer.connect() as connection:
+            set_sqlite_level(connection, FULL if durable else NORMAL)  # before BEGIN: SQLite's rule
+            with connection.begin():
+                if not durable:
+                    relax_postgres(connection)
+                yield from self._locked_head(connection)
+
+    def _locked_head(self, connection: Connection) -> Iterator[tuple[Connection, _Head]]:
+        query = _READ_HEAD if connection.dialect.name == "sqlite" else _READ_HEAD_FOR_UPDATE
+        row = connection.execute(query).one_or_none()
+        if row is None:
+            raise ConfigError("audit tables are missing: run compliance.storage.migrate()")
+        head = _parse_head(row)
+        yield connection, head
+        written = (
+            head.size,
+            head.compact.to_json(),
+            head.last_checkpoint_size,
+            format_time(head.last_checkpoint_time) if head.last_checkpoint_time else None,
+            head.pruned_before,
+        )
+        connection.execute(_WRITE_HEAD, dict(zip(_HEAD_PARAMS, written, strict=True)))
+        _remember_head(written, head)
 
     def append_locked(self, connection: Connection, head: _Head,
                       entries: list[NewEntry]) -> list[int]:

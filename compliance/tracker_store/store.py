@@ -182,7 +182,11 @@ class EncryptedTrackerStore(TrackerStore):
             return _action_entries(sender, result.written)
 
         def attempt() -> Appended:
-            audit.append_derived(change)
+            # A turn with a write to run (the WhatsApp channel's: its inbox row) is replayed
+            # from that durable row if a power failure loses this commit: no need to wait for
+            # the disk. Any other save is the only record of its turn (compliance/storage/
+            # durability.py).
+            audit.append_derived(change, durable=not writes)
             return outcome[0]
 
         return repository.retry_conflicts(attempt)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from compliance.storage.durability import durable_transaction
 from compliance.storage.guard import storage_errors
 from compliance.storage.upsert import insert_ignore
 from connectors.whatsapp.inbox_tables import inbox, numbered_choices, seen_statuses
@@ -76,10 +77,11 @@ class Inbox:
         self.owner = owner or uuid.uuid4().hex
 
     def record(self, messages: list[NewInbound]) -> list[Recorded]:
-        """Record every message in one transaction; StorageUnavailable if the database is down."""
+        """Record every message in one transaction; StorageUnavailable if the database is down.
+        The commit survives a power loss: Meta is told 200 after it, and forgets the message."""
         now = self._clock()
         results: list[Recorded] = []
-        with storage_errors(), self._engine.begin() as conn:
+        with storage_errors(), durable_transaction(self._engine) as conn:
             for message in messages:
                 sealed = self._sealer.seal(
                     message.subject, _SEALED_FIELD, json.dumps(message.payload).encode()

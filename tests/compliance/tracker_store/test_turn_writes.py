@@ -13,6 +13,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from compliance.audit import AuditLog
 from compliance.tracker_store import turn_writes
 from compliance.tracker_store.tables import tracker_events
+from tests.commit_levels import commit_levels
 
 SEED = bytes(range(32))  # test-only signing seed
 PSEUDONYM = "wa_" + "b" * 32
@@ -123,3 +124,20 @@ async def test_writes_stay_with_the_caller_without_an_audit_log_or_on_another_da
     assert _marked(engine) == []
     assert turn_writes.withdraw(str(engine.url), "mid-3") is True
     assert turn_writes.withdraw("sqlite:///elsewhere.db", "mid-4") is True
+
+
+@pytest.mark.parametrize(("completes_a_turn", "expected"), [(True, "relaxed"), (False, "durable")])
+async def test_a_save_waits_for_the_disk_unless_it_completes_a_replayable_turn(
+    store_factory, audit, domain, engine, completes_a_turn, expected
+):
+    """A save that runs a turn write completes an inbox row: if a power failure loses it, the
+    turn is replayed from that durable row, so its commit need not wait for the disk. Any other
+    save is its turn's only record (compliance/storage/durability.py)."""
+    message_id = f"mid-durability-{completes_a_turn}"
+    if completes_a_turn:
+        turn_writes.register(str(engine.url), message_id, lambda conn: None)
+    levels = commit_levels(audit._writer)  # noqa: SLF001 - the engine the log commits on
+    await store_factory(audit=audit).save(_turn(domain, message_id))
+    # The save's own commit is the last (on PostgreSQL the log shares the store's engine, on
+    # which the subject's data key was created first).
+    assert levels[-1] == expected

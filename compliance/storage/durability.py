@@ -1,0 +1,54 @@
+"""Which commits wait for the disk: those that promise something to the outside world.
+
+A commit that answers Meta (a webhook's 200: the message is ours now), or records that a message
+went out, must survive a power loss: SQLite's synchronous=FULL (the write-ahead log is fsynced
+at commit), PostgreSQL's synchronous_commit. A commit whose work can be done again from a
+durable record need not wait: a turn's start and end are replayed from the message's inbox row
+if the machine loses power before the log reaches the disk, and then they are lost together with
+everything after them, never out of order (one write-ahead log, written in commit order; the
+next durable commit of any process takes them to the disk with it). Those commits skip the
+fsync: SQLite's synchronous=NORMAL, PostgreSQL's synchronous_commit off for the transaction.
+Measured: a fifth of a millisecond per commit on this project's machine (docs/benchmarks.md).
+
+SQLite fixes the level per connection and refuses to change it inside a transaction, so it is
+set just before the transaction begins, on the driver's connection, and remembered per
+connection so that an unchanged level costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.engine import Connection, Engine
+
+_LEVEL = "sigillo_synchronous"  # key in the DBAPI connection's info: the level last set
+FULL, NORMAL = "FULL", "NORMAL"
+
+
+def set_sqlite_level(connection: Connection, level: str) -> None:
+    """Set SQLite's synchronous level of `connection` (outside a transaction) if it differs."""
+    if connection.dialect.name != "sqlite" or connection.info.get(_LEVEL) == level:
+        return
+    connection.connection.driver_connection.execute(f"PRAGMA synchronous={level}")
+    connection.info[_LEVEL] = level
+
+
+def relax_postgres(connection: Connection) -> None:
+    """In a PostgreSQL transaction: its commit does not wait for the WAL flush."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+
+
+@contextmanager
+def durable_transaction(engine: Engine, usual_level: str = NORMAL) -> Iterator[Connection]:
+    """A transaction on `engine` whose commit survives a power loss, on an engine whose
+    SQLite connections usually commit at `usual_level` (restored afterwards)."""
+    with engine.connect() as connection:
+        set_sqlite_level(connection, FULL)
+        try:
+            with connection.begin():
+                yield connection
+        finally:
+            if connection.dialect.name == "sqlite" and not connection.invalidated:
+                set_sqlite_level(connection, usual_level)
