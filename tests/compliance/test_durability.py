@@ -7,7 +7,6 @@ set."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy.engine import Engine
 
 from compliance.audit import AuditLog, NewEntry
@@ -15,7 +14,6 @@ from compliance.audit.log import _Request
 from connectors.whatsapp.inbox import Inbox, NewInbound
 from tests.commit_levels import commit_levels
 
-SEED = bytes(range(32))  # test-only signing seed
 SUBJECT = "wa_" + "d" * 32
 
 
@@ -25,13 +23,6 @@ class Sealer:
 
     def open(self, subject: str, field: str, token: bytes) -> bytes:
         return token
-
-
-@pytest.fixture
-def audit(engine):  # type: ignore[no-untyped-def]
-    log = AuditLog(engine, SEED)
-    yield log
-    log.close()
 
 
 def writer_of(audit: AuditLog) -> Engine:

@@ -12,7 +12,10 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -122,16 +125,26 @@ def _hold_a_write(path: str, started, release) -> None:  # type: ignore[no-untyp
     conn.commit()
 
 
-def test_another_process_writing_is_waited_for_past_sqlites_busy_timeout(database: Path) -> None:
-    """The other process holds its transaction for longer than this connection's busy timeout
-    (0.05 s): SQLite's handler would have given up; the lock waits its own timeout (5 s) and
-    writes as soon as the other commits."""
+@contextmanager
+def another_process_writing(database: Path) -> Iterator[Any]:
+    """A process in the middle of a write transaction; set the yielded event to commit it."""
     spawn = multiprocessing.get_context("spawn")
     started, release = spawn.Event(), spawn.Event()
     child = spawn.Process(target=_hold_a_write, args=(str(database), started, release))
     child.start()
     try:
         assert started.wait(30)
+        yield release
+    finally:
+        release.set()
+        child.join(30)
+
+
+def test_another_process_writing_is_waited_for_past_sqlites_busy_timeout(database: Path) -> None:
+    """The other process holds its transaction for longer than this connection's busy timeout
+    (0.05 s): SQLite's handler would have given up; the lock waits its own timeout (5 s) and
+    writes as soon as the other commits."""
+    with another_process_writing(database) as release:
         assert held(database)
         threading.Timer(0.5, release.set).start()
         conn = sqlite3.connect(database, timeout=5.0, factory=WriteLockedConnection)
@@ -141,25 +154,14 @@ def test_another_process_writing_is_waited_for_past_sqlites_busy_timeout(databas
         conn.commit()
         assert time.monotonic() - began >= 0.3  # it did wait for the other's commit
         assert [n for (n,) in conn.execute("SELECT n FROM t ORDER BY rowid")] == [1, 2]
-    finally:
-        release.set()
-        child.join(30)
 
 
 def test_a_wait_past_the_timeout_fails_as_sqlite_does(database: Path) -> None:
-    spawn = multiprocessing.get_context("spawn")
-    started, release = spawn.Event(), spawn.Event()
-    child = spawn.Process(target=_hold_a_write, args=(str(database), started, release))
-    child.start()
-    try:
-        assert started.wait(30)
+    with another_process_writing(database):
         conn = connect(database, timeout=0.2)
         with pytest.raises(sqlite3.OperationalError, match="database is locked"):
             conn.execute("INSERT INTO t VALUES (2)")
         assert not conn.in_transaction
-    finally:
-        release.set()
-        child.join(30)
 
 
 def test_the_engines_connections_take_part(database: Path) -> None:

@@ -24,13 +24,6 @@ PSEUDONYM = "wa_" + "a" * 32  # what the channels hand Rasa
 
 
 @pytest.fixture
-def audit(engine):  # type: ignore[no-untyped-def]
-    log = AuditLog(engine, SEED)
-    yield log
-    log.close()
-
-
-@pytest.fixture
 def audited_store(store_factory, audit):  # type: ignore[no-untyped-def]
     return lambda: store_factory(audit=audit)
 

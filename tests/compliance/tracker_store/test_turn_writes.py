@@ -10,21 +10,12 @@ import sqlalchemy as sa
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from compliance.audit import AuditLog
 from compliance.tracker_store import turn_writes
 from compliance.tracker_store.tables import tracker_events
 from tests.commit_levels import commit_levels
 
-SEED = bytes(range(32))  # test-only signing seed
 PSEUDONYM = "wa_" + "b" * 32
 MARKS = sa.Table("turn_write_marks", sa.MetaData(), sa.Column("message_id", sa.String))
-
-
-@pytest.fixture
-def audit(engine):  # type: ignore[no-untyped-def]
-    log = AuditLog(engine, SEED)
-    yield log
-    log.close()
 
 
 @pytest.fixture
