@@ -28,6 +28,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import stat
 import threading
 import time
 from typing import Any
@@ -43,8 +44,9 @@ _LONGEST_PAUSE = 0.001  # ... up to this
 class _FileLock:
     """The write lock of one database file in this process: a thread lock, then the flock."""
 
-    def __init__(self, path: str) -> None:
-        self._path = path
+    def __init__(self, database: str) -> None:
+        self._database = database
+        self._path = database + LOCK_SUFFIX
         self._threads = threading.Lock()
         self._fd: int | None = None
         self._pid = -1
@@ -79,9 +81,20 @@ class _FileLock:
 
     def _file(self) -> int:
         # A forked child shares its parent's open file, and with it the parent's flock: it
-        # opens its own.
+        # opens its own. Read-only is enough for flock; created with the database file's
+        # permissions, as SQLite creates its -wal and -shm files, so that every user who may
+        # write the database may take the lock.
         if self._fd is None or self._pid != os.getpid():
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                mode = stat.S_IMODE(os.stat(self._database).st_mode)
+            except OSError:
+                mode = 0o644
+            try:
+                self._fd = os.open(self._path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, mode)
+            except OSError as exc:  # as SQLite words what stops a write: the caller maps it
+                raise sqlite3.OperationalError(
+                    f"unable to open the write lock file ({exc.strerror})"
+                ) from None
             self._pid = os.getpid()
         return self._fd
 
@@ -95,7 +108,7 @@ def _lock_for(database: str) -> _FileLock | None:
     or not a plain path: nothing to share)."""
     if database in ("", ":memory:") or database.startswith("file:"):
         return None
-    path = os.path.realpath(database) + LOCK_SUFFIX
+    path = os.path.realpath(database)
     with _locks_lock:
         lock = _locks.get(path)
         if lock is None:

@@ -182,3 +182,30 @@ def test_in_memory_databases_have_no_lock_file(tmp_path: Path, monkeypatch) -> N
     conn.execute("INSERT INTO t VALUES (1)")
     conn.commit()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_lock_file_has_the_databases_permissions(tmp_path: Path) -> None:
+    """Every user who may write the database may take its lock (SQLite gives its -wal and -shm
+    files the database's permissions too)."""
+    database = tmp_path / "shared.db"
+    sqlite3.connect(database).close()
+    os.chmod(database, 0o660)
+    old = os.umask(0o002)
+    try:
+        conn = connect(database)
+        conn.execute("CREATE TABLE t (n INTEGER)")
+        conn.close()
+    finally:
+        os.umask(old)
+    assert oct(os.stat(str(database) + LOCK_SUFFIX).st_mode & 0o777) == oct(0o660)
+
+
+def test_a_lock_file_that_cannot_be_opened_fails_the_write_as_sqlite_would(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "db.sqlite"
+    sqlite3.connect(database).close()
+    os.mkdir(str(database) + LOCK_SUFFIX)  # a directory where the lock file should be
+    conn = connect(database)
+    with pytest.raises(sqlite3.OperationalError, match="unable to open the write lock file"):
+        conn.execute("CREATE TABLE t (n INTEGER)")
