@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -38,8 +38,6 @@ from connectors.whatsapp.calling_codes import calling_code
 from connectors.whatsapp.gate import EXPORT_DOCUMENT, InboundFacts, SendDecision
 from connectors.whatsapp.sender_identity import IdentifierKind, SubjectIdentifier
 from connectors.whatsapp.webhook_models import PreferenceUpdate, PreferenceValue, StatusUpdate
-
-T = TypeVar("T")
 
 OPT_OUT_CONFIRMATIONS = frozenset({"utter_opt_out_confirmed"})
 # The consent flow and the rights answers: they may go before consent (design.md invariant 4).
@@ -125,18 +123,6 @@ class ComplianceGate:
         return SubjectIdentifier(IdentifierKind(kind), value)
 
     # --- the turn ----------------------------------------------------------------------------
-
-    def record_durably(self, write: Callable[[Connection], T]) -> T:
-        # Through the audit log's writer: the webhooks recorded at one moment (the front's
-        # threads, its statuses' entries) share one transaction and one fsync.
-        results: list[T] = []
-
-        def change(conn: Connection) -> list[NewEntry]:
-            results[:] = [write(conn)]  # a retried batch runs it again: keep the last
-            return []
-
-        self.context.audit.append_derived(change)
-        return results[-1]
 
     def on_inbound(self, claim: Callable[[Connection], InboundFacts | None]) -> bool:
         now = _now()

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection
 
 from connectors.whatsapp.sender_identity import SubjectIdentifier
 from connectors.whatsapp.webhook_models import PreferenceUpdate, StatusUpdate
-
-T = TypeVar("T")
 
 # The name the gate and the audit log know the user's data export by: it is sent as a document,
 # not as a response, and asked for like one (a rights answer, allowed before consent).
@@ -70,18 +68,11 @@ class Gate(Protocol):
     def recipient(self, subject: str) -> SubjectIdentifier:
         """Who to send to, resolved through the vault."""
 
-    def record_durably(self, write: Callable[[Connection], T]) -> T:
-        """Run `write` (the inbox's insert of a webhook's messages) in a transaction whose
-        commit survives a power loss, and return what it returned: Meta is answered 200 after
-        it. Writes committing at the same moment share one commit (group commit), so `write`
-        may run on another thread, and again after a rolled-back attempt."""
-
     def on_inbound(self, claim: Callable[[Connection], InboundFacts | None]) -> bool:
         """A message's turn starts: `claim` takes its inbox lease in the audit's transaction
         and returns what the audit keeps of it, or None (done, or another worker holds it).
         Claimed: the inbound entry and the sender's 24-hour window refresh commit with the
-        lease, in one commit, and the answer is True. That commit need not wait for the disk:
-        a start lost to a power failure is made again from the durable inbox row."""
+        lease, in one durable commit, and the answer is True."""
 
     def check_send(self, subject: str, message: dict[str, Any]) -> SendDecision: ...
 

@@ -78,32 +78,27 @@ class Inbox:
 
     def record(self, messages: list[NewInbound]) -> list[Recorded]:
         """Record every message in one transaction; StorageUnavailable if the database is down.
-        The commit survives a power loss: Meta is told 200 after it, and forgets the message.
-        (The webhook records through its gate instead, whose commits are shared: record_on.)"""
-        with storage_errors(), durable_transaction(self._engine) as conn:
-            return self.record_on(conn, messages)
-
-    def record_on(self, conn: Connection, messages: list[NewInbound]) -> list[Recorded]:
-        """`record` in the caller's transaction (the gate's durable one)."""
+        The commit survives a power loss: Meta is told 200 after it, and forgets the message."""
         now = self._clock()
         results: list[Recorded] = []
-        for message in messages:
-            sealed = self._sealer.seal(
-                message.subject, _SEALED_FIELD, json.dumps(message.payload).encode()
-            )
-            seq = insert_ignore(
-                conn,
-                inbox,
-                {
-                    "id_hash": message.id_hash,
-                    "subject": message.subject,
-                    "received_at": now,
-                    "sealed": sealed,
-                    "state": "pending",
-                    "attempts": 0,
-                },
-            )
-            results.append(Recorded(seq=seq, subject=message.subject))
+        with storage_errors(), durable_transaction(self._engine) as conn:
+            for message in messages:
+                sealed = self._sealer.seal(
+                    message.subject, _SEALED_FIELD, json.dumps(message.payload).encode()
+                )
+                seq = insert_ignore(
+                    conn,
+                    inbox,
+                    {
+                        "id_hash": message.id_hash,
+                        "subject": message.subject,
+                        "received_at": now,
+                        "sealed": sealed,
+                        "state": "pending",
+                        "attempts": 0,
+                    },
+                )
+                results.append(Recorded(seq=seq, subject=message.subject))
         return results
 
     @property

@@ -87,10 +87,7 @@ class WebhookReceiver:
 
     def _record(self, parsed: ParsedWebhook) -> list[Recorded]:
         new = [item for msg in parsed.messages if (item := self._inbound(msg)) is not None]
-        recorded: list[Recorded] = []
-        if new:  # one durable commit, shared with other webhooks recorded at the same moment
-            written = self._gate.record_durably(partial(self._inbox.record_on, messages=new))
-            recorded = [r for r in written if not r.duplicate]
+        recorded = [r for r in self._inbox.record(new) if not r.duplicate] if new else []
         for status in parsed.statuses:
             self._status(status)
         for preference in parsed.preferences:

@@ -1,15 +1,11 @@
 """Which commits wait for the disk (compliance/storage/durability.py), read at each commit from
 the database itself: SQLite's synchronous level (2 = FULL, fsync at commit; 1 = NORMAL), and
 PostgreSQL's synchronous_commit. Recording an inbound message (Meta's 200 follows it), audit
-appends by default wait, and so do webhooks recorded through the gate, which share commits; a
-turn's start does not; a group commit waits if any of its appends must (tracker saves:
-tracker_store/test_turn_writes.py). SQLite, and PostgreSQL when its URL is
+appends by default wait; a turn's start does not; a group commit waits if any of its appends
+must (tracker saves: tracker_store/test_turn_writes.py). SQLite, and PostgreSQL when its URL is
 set."""
 
 from __future__ import annotations
-
-import threading
-import time
 
 from sqlalchemy.engine import Engine
 
@@ -65,54 +61,25 @@ def test_recording_an_inbound_message_waits_and_leaves_the_engine_as_it_was(engi
     assert levels[1:] == [expected_after]
 
 
-class GateContext:
-    """What ComplianceGate's on_inbound and record_durably use of the compliance context."""
-
-    def __init__(self, audit: AuditLog) -> None:
-        self.audit = audit
-        self.ledger = type("Ledger", (), {"record_inbound_on": lambda *a: True})()
-
-    def entry(self, kind: str, subject: str, **attributes: object) -> dict:
-        return {"component": "channel", "kind": kind, "subject": subject, "attributes": attributes}
-
-
-def test_a_turns_start_does_not_wait_for_the_disk(audit) -> None:  # type: ignore[no-untyped-def]
+def test_a_turns_start_does_not_wait_for_the_disk(engine, audit) -> None:  # type: ignore[no-untyped-def]
     from compliance.gate import ComplianceGate
     from connectors.whatsapp.gate import InboundFacts
 
+    class Context:  # what on_inbound uses of the compliance context
+        def __init__(self) -> None:
+            self.audit = audit
+            self.ledger = type("Ledger", (), {"record_inbound_on": lambda *a: True})()
+
+        def entry(self, kind: str, subject: str, **attributes: object) -> dict:
+            return {
+                "component": "channel",
+                "kind": kind,
+                "subject": subject,
+                "attributes": attributes,
+            }
+
     levels = commit_levels(writer_of(audit))
-    gate = ComplianceGate(GateContext(audit))  # type: ignore[arg-type]
+    gate = ComplianceGate(Context())  # type: ignore[arg-type]
     facts = InboundFacts(SUBJECT, "text", "id-hash", "content-hash")
     assert gate.on_inbound(lambda conn: facts)
     assert levels == ["relaxed"]
-
-
-def test_webhooks_recorded_at_one_moment_share_durable_commits(audit) -> None:  # type: ignore[no-untyped-def]
-    """The front's threads record through the gate: each gets its write's result back, every
-    commit waits for the disk, and the writes queued behind a commit share the next one."""
-    from compliance.gate import ComplianceGate
-
-    gate = ComplianceGate(GateContext(audit))  # type: ignore[arg-type]
-    levels = commit_levels(writer_of(audit))
-    release, results = threading.Event(), {}
-
-    def first(conn) -> str:  # type: ignore[no-untyped-def]
-        release.wait(10)  # holds its transaction while the others queue
-        return "first"
-
-    threads = [threading.Thread(target=lambda: results.update(first=gate.record_durably(first)))]
-    threads[0].start()
-    time.sleep(0.3)
-    for n in range(4):
-        threads.append(
-            threading.Thread(
-                target=lambda n=n: results.update({n: gate.record_durably(lambda conn: n)})
-            )
-        )
-        threads[-1].start()
-    time.sleep(0.3)
-    release.set()
-    for thread in threads:
-        thread.join(10)
-    assert results == {"first": "first", 0: 0, 1: 1, 2: 2, 3: 3}
-    assert set(levels) == {"durable"} and len(levels) < 5  # the four queued shared commits
