@@ -29,7 +29,7 @@ from compliance.audit.group_commit import GroupCommitter
 from compliance.audit.merkle import hash_leaf
 from compliance.audit.tables import HEAD_ID, audit_checkpoints, audit_entries, audit_head
 from compliance.errors import ConfigError
-from compliance.storage.durability import FULL, NORMAL, relax_postgres, set_sqlite_level
+from compliance.storage.durability import transaction
 from compliance.storage.guard import storage_errors
 from compliance.storage.sqlite_write_lock import WriteLockedConnection
 
@@ -187,10 +187,7 @@ class AuditLog:
         """A transaction holding the head lock; the head is written back on success. Its
         commit waits for the disk unless `durable` is False (see append_derived)."""
         with storage_errors(), self._writer.connect() as connection:
-            set_sqlite_level(connection, FULL if durable else NORMAL)  # before BEGIN: SQLite's rule
-            with connection.begin():
-                if not durable:
-                    relax_postgres(connection)
+            with transaction(connection, durable=durable):
                 yield from self._locked_head(connection)
 
     def _locked_head(self, connection: Connection) -> Iterator[tuple[Connection, _Head]]:

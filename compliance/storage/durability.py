@@ -26,7 +26,7 @@ _LEVEL = "sigillo_synchronous"  # key in the DBAPI connection's info: the level 
 FULL, NORMAL = "FULL", "NORMAL"
 
 
-def set_sqlite_level(connection: Connection, level: str) -> None:
+def _set_sqlite_level(connection: Connection, level: str) -> None:
     """Set SQLite's synchronous level of `connection` (outside a transaction) if it differs."""
     if connection.dialect.name != "sqlite" or connection.info.get(_LEVEL) == level:
         return
@@ -34,10 +34,15 @@ def set_sqlite_level(connection: Connection, level: str) -> None:
     connection.info[_LEVEL] = level
 
 
-def relax_postgres(connection: Connection) -> None:
-    """In a PostgreSQL transaction: its commit does not wait for the WAL flush."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+@contextmanager
+def transaction(connection: Connection, *, durable: bool) -> Iterator[Connection]:
+    """Begin a transaction on `connection` whose commit waits for the disk, or not: SQLite's
+    level set before BEGIN (its rule), PostgreSQL's synchronous_commit for the transaction."""
+    _set_sqlite_level(connection, FULL if durable else NORMAL)
+    with connection.begin():
+        if not durable and connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        yield connection
 
 
 @contextmanager
@@ -45,10 +50,9 @@ def durable_transaction(engine: Engine, usual_level: str = NORMAL) -> Iterator[C
     """A transaction on `engine` whose commit survives a power loss, on an engine whose
     SQLite connections usually commit at `usual_level` (restored afterwards)."""
     with engine.connect() as connection:
-        set_sqlite_level(connection, FULL)
         try:
-            with connection.begin():
+            with transaction(connection, durable=True):
                 yield connection
         finally:
-            if connection.dialect.name == "sqlite" and not connection.invalidated:
-                set_sqlite_level(connection, usual_level)
+            if not connection.invalidated:
+                _set_sqlite_level(connection, usual_level)

@@ -92,6 +92,7 @@ class EncryptedTrackerStore(TrackerStore):
         if audit is not None and audit.engine.url != engine.url:
             raise ConfigError("the tracker store's audit log must be on the store's database")
         self.engine = engine
+        self._database = str(engine.url)  # what turn_writes keys on (the inbox's, the same way)
         self._audit = audit
         self._keys = subject_keys or _default_subject_keys(engine, self.config.key_file)
         self._clock = clock
@@ -114,11 +115,10 @@ class EncryptedTrackerStore(TrackerStore):
         seal = partial(seal_event, self._keys, sender)
         events, now = tracker.events, self._clock()
         unsaved = _unsaved(events, mark)
-        database = str(self.engine.url)
-        writes = turn_writes.pending(database, _message_ids(unsaved))
+        writes = turn_writes.pending(self._database, _message_ids(unsaved))
         if self._audit is not None and (writes or _any_bot_action(unsaved)):
             result = self._append_audited(sender, events, mark, seal, now, writes)
-            turn_writes.settle(database, writes)
+            turn_writes.settle(self._database, writes)
         else:  # nothing to audit: the store's own transaction, no audit commit
             result = repository.append(self.engine, sender, events, mark, seal, now)
         if result.version is None or result.mark is None:

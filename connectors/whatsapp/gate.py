@@ -72,7 +72,8 @@ class Gate(Protocol):
         """A message's turn starts: `claim` takes its inbox lease in the audit's transaction
         and returns what the audit keeps of it, or None (done, or another worker holds it).
         Claimed: the inbound entry and the sender's 24-hour window refresh commit with the
-        lease, in one durable commit, and the answer is True."""
+        lease, in one commit, and the answer is True. That commit need not wait for the disk:
+        a start lost to a power failure is made again from the durable inbox row."""
 
     def check_send(self, subject: str, message: dict[str, Any]) -> SendDecision: ...
 
