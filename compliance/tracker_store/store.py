@@ -308,23 +308,31 @@ def _any_bot_action(events: Iterable[Event]) -> bool:
 
 
 def _action_entries(sender: str, events: Iterable[Event]) -> list[NewEntry]:
-    """One `bot_action` audit entry per action the bot ran (names only, never content). A
+    """One `bot_action` audit entry per action the bot ran (names only, never content), with
+    `in_reply_to`: the id of the user message the action answered (the WhatsApp channel's is the
+    keyed hash its `inbound_message` entry holds), which ties each turn's entries to its message
+    now that a message is audited on arrival, before the turns queued ahead of it have run. A
     sender id that is not a pseudonym (`rasa shell`, a channel that passes raw ids) is never
-    written to the log: such entries carry no subject."""
+    written to the log: such entries carry no subject and no message id."""
     from compliance.audit import NewEntry
     from compliance.identity import is_pseudonym
 
     subject = sender if is_pseudonym(sender) else None
-    return [
-        NewEntry(
-            component="rasa",
-            kind="bot_action",
-            subject=subject,
-            attributes={"action": event.action_name, "policy": event.policy},
-        )
-        for event in events
-        if _is_bot_action(event)
-    ]
+    entries = []
+    in_reply_to = None
+    for event in events:
+        if isinstance(event, UserUttered):
+            in_reply_to = event.message_id
+        elif _is_bot_action(event):
+            attributes = {"action": event.action_name, "policy": event.policy}
+            if subject is not None and in_reply_to is not None:
+                attributes["in_reply_to"] = in_reply_to
+            entries.append(
+                NewEntry(
+                    component="rasa", kind="bot_action", subject=subject, attributes=attributes
+                )
+            )
+    return entries
 
 
 def _default_subject_keys(engine: Engine, key_file: str | None) -> SubjectKeys:

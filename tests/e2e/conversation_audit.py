@@ -6,9 +6,14 @@ test_conversation_audit.py feeds hand-made logs to show that each check can fail
 
 How a delivered message is identified: the simulator knows the wamid it gave each message, the
 audit log knows only its keyed hash and the response name (`outbound_message.response`); the
-caller hashes the wamids with the stack's keyring, as the gate does, so the two sides meet. The
-log is one sequence per sender (turns run one at a time per sender), so an inbound_message entry
-opens a turn and everything up to the next one belongs to it, in the order it happened.
+caller hashes the wamids with the stack's keyring, as the gate does, so the two sides meet.
+
+Which turn an entry belongs to: a message is audited when it arrives (`inbound_message`), which
+may be long before its turn runs (a user who sends three messages at once has three inbound
+entries before the first reply). Turns run one at a time per sender, and each ends with the
+tracker's save, whose `bot_action` entries name the message they answered (`in_reply_to`): so
+the consent changes, refusals and replies since the previous turn's save belong to the turn
+whose save comes next, in the order they happened.
 """
 
 from __future__ import annotations
@@ -82,10 +87,38 @@ def check_conversation(
     """Every violation of the invariants in one conversation (an empty list when it is clean)."""
     violations = _audit_coverage(steps, delivered, entries)
     walk = _Walk(steps, {d.message_hash for d in delivered})
-    for entry in sorted(entries, key=lambda e: e.seq):
-        walk.see(entry)
+    for turn_hash, turn_entries in _turns(sorted(entries, key=lambda e: e.seq)):
+        walk.end_turn()
+        walk.start_turn(walk.step_of.get(turn_hash) if turn_hash is not None else None)
+        for entry in turn_entries:
+            walk.see(entry)
     walk.end_turn()
     return Report(walk.turns, violations + walk.violations)
+
+
+def _turns(entries: Sequence[Entry]) -> list[tuple[str | None, list[Entry]]]:
+    """The log cut into turns: (the message a turn answered, what it did). Entries before the
+    first inbound message (an operator's opt-in, say) form a turn of no message; entries after
+    the last save (none once the conversation is idle) a last turn of no message."""
+    turns: list[tuple[str | None, list[Entry]]] = []
+    first_inbound = next((e.seq for e in entries if e.kind == "inbound_message"), None)
+    before = [e for e in entries if first_inbound is None or e.seq < first_inbound]
+    if before:
+        turns.append((None, before))
+    current: tuple[str | None, list[Entry]] | None = None
+    pending: list[Entry] = []
+    for entry in entries[len(before) :]:
+        if entry.kind == "bot_action":
+            answered = entry.attributes.get("in_reply_to")
+            if current is None or current[0] != answered or pending:
+                current = (answered, pending)
+                turns.append(current)
+                pending = []
+        elif entry.kind != "inbound_message":
+            pending.append(entry)
+    if pending:
+        turns.append((None, pending))
+    return turns
 
 
 def _audit_coverage(
@@ -159,10 +192,7 @@ class _Walk:
 
     def see(self, entry: Entry) -> None:
         attributes = entry.attributes
-        if entry.kind == "inbound_message":
-            self.end_turn()
-            self.start_turn(self.step_of.get(attributes.get("message_id_hash")))
-        elif entry.kind == "consent_change" and attributes.get("purpose") == SERVICE:
+        if entry.kind == "consent_change" and attributes.get("purpose") == SERVICE:
             self.consent_change(attributes)
         elif entry.kind == "send_refused":
             self.refused[attributes.get("response")] += 1

@@ -24,22 +24,42 @@ STEPS = {
 
 
 class Log:
-    """Builds a subject's audit entries and the user's outbox, turn by turn."""
+    """Builds a subject's audit entries and the user's outbox, turn by turn: each turn ends
+    with the tracker's save, a `bot_action` entry naming the message it answered."""
 
     def __init__(self) -> None:
         self.steps: list[UserStep] = []
         self.entries: list[Entry] = []
         self.delivered: list[Delivered] = []
+        self._unsaved: str | None = None  # the message of the turn in progress
 
     def add(self, kind: str, **attributes: object) -> Log:
         self.entries.append(Entry(len(self.entries), kind, attributes))
         return self
 
-    def user(self, name: str) -> Log:
+    def arrive(self, name: str) -> Log:
+        """A message arrives (and is audited); its turn runs after those ahead of it."""
         step = STEPS[name]
         hashed = f"{step.message_hash}-{len(self.steps)}"
         self.steps.append(UserStep(step.label, hashed, step.keyword, step.affirmative))
         return self.add("inbound_message", message_id_hash=hashed)
+
+    def save(self, step: int) -> Log:
+        """The end of the turn that answered the `step`th message."""
+        return self.add("bot_action", action="x", in_reply_to=self.steps[step].message_hash)
+
+    def user(self, name: str) -> Log:
+        """The previous turn ends; a message arrives and its turn starts at once."""
+        self.finish()
+        self.arrive(name)
+        self._unsaved = self.steps[-1].message_hash
+        return self
+
+    def finish(self) -> Log:
+        if self._unsaved is not None:
+            self.add("bot_action", action="x", in_reply_to=self._unsaved)
+            self._unsaved = None
+        return self
 
     def consent(self, before: str, after: str, event: str = "x") -> Log:
         return self.add(
@@ -123,6 +143,24 @@ CLEAN: list[tuple[str, Callable[[], Log]]] = [
         ),
     ),
     ("a refusal that is not sent", lambda: Log().user("hi").add("send_refused", response="x")),
+    (
+        "three messages at once: audited on arrival, answered turn by turn",
+        lambda: (
+            Log()
+            .arrive("hi")
+            .arrive("yes")
+            .arrive("confirm")
+            .consent("none", "asked")
+            .bot("utter_ask_consent")
+            .save(0)
+            .consent("asked", "awaiting_confirmation")
+            .bot("utter_ask_confirm_consent")
+            .save(1)
+            .consent("awaiting_confirmation", "confirmed")
+            .bot("utter_consent_confirmed")
+            .save(2)
+        ),
+    ),
 ]
 
 BREACHES: list[tuple[str, Callable[[], Log], str]] = [
@@ -184,19 +222,37 @@ BREACHES: list[tuple[str, Callable[[], Log], str]] = [
         ),
         "refused send",
     ),
+    (
+        "confirmed in the turn of a message that is not a yes",
+        lambda: (
+            Log()
+            .arrive("hi")
+            .arrive("yes")
+            .arrive("noise")
+            .consent("none", "asked")
+            .bot("utter_ask_consent")
+            .save(0)
+            .consent("asked", "awaiting_confirmation")
+            .bot("utter_ask_confirm_consent")
+            .save(1)
+            .consent("awaiting_confirmation", "confirmed")
+            .save(2)
+        ),
+        "double opt-in",
+    ),
 ]
 
 
 @pytest.mark.parametrize("build", [c[1] for c in CLEAN], ids=[c[0] for c in CLEAN])
 def test_a_clean_conversation_has_no_violation(build: Callable[[], Log]) -> None:
-    log = build()
+    log = build().finish()
     report = check_conversation(log.steps, log.delivered, log.entries)
     assert report.violations == [], report.transcript(log.steps)
 
 
 @pytest.mark.parametrize(("build", "rule"), [c[1:] for c in BREACHES], ids=[c[0] for c in BREACHES])
 def test_each_breach_is_named_by_its_rule(build: Callable[[], Log], rule: str) -> None:
-    log = build()
+    log = build().finish()
     report = check_conversation(log.steps, log.delivered, log.entries)
     assert report.violations, report.transcript(log.steps)
     assert all(v.startswith(rule + ":") for v in report.violations), report.violations

@@ -186,3 +186,31 @@ def test_an_audit_log_on_another_database_is_refused(domain, engine, subject_key
         EncryptedTrackerStore(domain, engine=engine, subject_keys=subject_keys, audit=log)
     log.close()
     other.dispose()
+
+
+async def test_each_bot_action_names_the_message_it_answered(audited_store, domain, engine):
+    """`in_reply_to` ties a turn's entries to its message, audited when it arrived (and for a
+    subject that is not a pseudonym, nothing: its entries name no one)."""
+    events = [
+        UserUttered("hi", {"name": "greet"}, message_id="hash-of-message-1"),
+        ActionExecuted("utter_greet"),
+        ActionExecuted("action_listen"),
+        UserUttered("order?", {"name": "order_status"}, message_id="hash-of-message-2"),
+        ActionExecuted("action_order_status"),
+        ActionExecuted("utter_order"),
+        ActionExecuted("action_listen"),
+    ]
+    await audited_store().save(_tracker(domain, events))
+    await audited_store().save(_tracker(domain, events, sender="default"))
+    answered = [
+        (e.subject, json.loads(e.attributes)["action"], json.loads(e.attributes).get("in_reply_to"))
+        for e in iter_entries(engine)
+    ]
+    assert answered == [
+        (PSEUDONYM, "utter_greet", "hash-of-message-1"),
+        (PSEUDONYM, "action_order_status", "hash-of-message-2"),
+        (PSEUDONYM, "utter_order", "hash-of-message-2"),
+        (None, "utter_greet", None),
+        (None, "action_order_status", None),
+        (None, "utter_order", None),
+    ]
