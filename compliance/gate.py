@@ -122,29 +122,30 @@ class ComplianceGate:
         kind, value = self.context.vault.resolve(subject)
         return SubjectIdentifier(IdentifierKind(kind), value)
 
-    # --- a message arrives, a turn replies --------------------------------------------------------
+    # --- the turn ----------------------------------------------------------------------------
 
-    def on_received(self, record: Callable[[Connection], list[InboundFacts]]) -> None:
+    def on_inbound(self, claim: Callable[[Connection], InboundFacts | None]) -> bool:
         now = _now()
 
         def change(conn: Connection) -> list[NewEntry]:
-            entries = []
-            for facts in record(conn):
-                self.context.ledger.record_inbound_on(conn, facts.subject, now)
-                entries.append(
-                    self.context.entry(
-                        "inbound_message",
-                        facts.subject,
-                        message_type=facts.message_type,
-                        message_id_hash=facts.id_hash,
-                        content_hash=facts.content_hash,
-                    )
+            facts = claim(conn)
+            if facts is None:
+                return []
+            self.context.ledger.record_inbound_on(conn, facts.subject, now)
+            return [
+                self.context.entry(
+                    "inbound_message",
+                    facts.subject,
+                    message_type=facts.message_type,
+                    message_id_hash=facts.id_hash,
+                    content_hash=facts.content_hash,
                 )
-            return entries
+            ]
 
-        # The inbox rows, the window refreshes and the entries: one transaction, whose commit
-        # waits for the disk: Meta is told 200 after it, and forgets the messages.
-        self.context.audit.append_derived(change)
+        # The lease, the window refresh and the entry: one transaction. Its commit need not
+        # wait for the disk: the message's inbox row is durable, and a start lost to a power
+        # failure is started again from it (compliance/storage/durability.py).
+        return bool(self.context.audit.append_derived(change, durable=False))
 
     def check_send(self, subject: str, message: dict[str, Any]) -> SendDecision:
         if message.get("utter_action") in LAST_WORDS:

@@ -68,12 +68,12 @@ class Gate(Protocol):
     def recipient(self, subject: str) -> SubjectIdentifier:
         """Who to send to, resolved through the vault."""
 
-    def on_received(self, record: Callable[[Connection], list[InboundFacts]]) -> None:
-        """Messages arrive: `record` writes their inbox rows in the audit's transaction and
-        returns what the audit keeps of each new one (none of a duplicate). Their inbound
-        entries and their senders' 24-hour window refreshes commit with the rows, in one commit
-        that waits for the disk (Meta is told 200 after it), or nothing does
-        (StorageUnavailable)."""
+    def on_inbound(self, claim: Callable[[Connection], InboundFacts | None]) -> bool:
+        """A message's turn starts: `claim` takes its inbox lease in the audit's transaction
+        and returns what the audit keeps of it, or None (done, or another worker holds it).
+        Claimed: the inbound entry and the sender's 24-hour window refresh commit with the
+        lease, in one commit, and the answer is True. That commit need not wait for the disk:
+        a start lost to a power failure is made again from the durable inbox row."""
 
     def check_send(self, subject: str, message: dict[str, Any]) -> SendDecision: ...
 

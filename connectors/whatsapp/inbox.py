@@ -2,14 +2,10 @@
 
 A message is recorded under the keyed hash of its id, so a redelivery, a duplicate in one body or
 a second server instance inserts nothing new. Its Rasa input is sealed under the sender's data
-key. A worker holds a message with a short lease while it runs the turn and marks it done after;
-a message whose lease ran out (the process died mid-turn) is claimed again by whichever instance
-sweeps next, so nothing acknowledged is lost (design.md invariant 5). A crash after the reply was
-sent but before `complete` would replay that one turn: at-least-once, by design.
-
-The channel records each message already leased to the server that will run it (`leased=True`),
-in the commit that acknowledges it: starting the turn is then a read (`take`), not another
-commit on the turn's path. A lease that ran short while the message waited is renewed first.
+key. A worker claims a message with a short lease before running the turn and marks it done
+after; a message whose lease ran out (the process died mid-turn) is claimed again by whichever
+instance sweeps next, so nothing acknowledged is lost (design.md invariant 5). A crash after the
+reply was sent but before `complete` would replay that one turn: at-least-once, by design.
 """
 
 from __future__ import annotations
@@ -48,13 +44,6 @@ class NewInbound:
 
 
 @dataclass(frozen=True)
-class SealedInbound:
-    id_hash: str
-    subject: str
-    sealed: bytes = field(repr=False)
-
-
-@dataclass(frozen=True)
 class Recorded:
     seq: int | None  # None: a duplicate of a message recorded before
     subject: str
@@ -90,42 +79,26 @@ class Inbox:
     def record(self, messages: list[NewInbound]) -> list[Recorded]:
         """Record every message in one transaction; StorageUnavailable if the database is down.
         The commit survives a power loss: Meta is told 200 after it, and forgets the message."""
-        sealed = self.seal(messages)
-        with storage_errors(), durable_transaction(self._engine) as conn:
-            return self.record_on(conn, sealed)
-
-    def seal(self, messages: list[NewInbound]) -> list[SealedInbound]:
-        """Each message's row to record, sealed: done before the transaction, not under its lock."""
-        return [
-            SealedInbound(
-                message.id_hash,
-                message.subject,
-                self._sealer.seal(
-                    message.subject, _SEALED_FIELD, json.dumps(message.payload).encode()
-                ),
-            )
-            for message in messages
-        ]
-
-    def record_on(
-        self, conn: Connection, messages: list[SealedInbound], *, leased: bool = False
-    ) -> list[Recorded]:
-        """`record` in the caller's transaction (the channel's: with the inbound audit entries).
-        `leased`: each new row is already claimed by this inbox's owner, for a full lease."""
         now = self._clock()
-        lease = {"lease_owner": self.owner, "lease_until": now + self._lease, "attempts": 1}
         results: list[Recorded] = []
-        for message in messages:
-            row = {
-                "id_hash": message.id_hash,
-                "subject": message.subject,
-                "received_at": now,
-                "sealed": message.sealed,
-                "state": "pending",
-                "attempts": 0,
-                **(lease if leased else {}),
-            }
-            results.append(Recorded(seq=insert_ignore(conn, inbox, row), subject=message.subject))
+        with storage_errors(), durable_transaction(self._engine) as conn:
+            for message in messages:
+                sealed = self._sealer.seal(
+                    message.subject, _SEALED_FIELD, json.dumps(message.payload).encode()
+                )
+                seq = insert_ignore(
+                    conn,
+                    inbox,
+                    {
+                        "id_hash": message.id_hash,
+                        "subject": message.subject,
+                        "received_at": now,
+                        "sealed": sealed,
+                        "state": "pending",
+                        "attempts": 0,
+                    },
+                )
+                results.append(Recorded(seq=seq, subject=message.subject))
         return results
 
     @property
@@ -133,31 +106,21 @@ class Inbox:
         """The URL of the inbox's database (password hidden): what turn_writes keys on."""
         return str(self._engine.url)
 
-    def take(self, seq: int) -> InboxItem | None:
-        """Start a message's turn: None if it is done or another worker holds it. A message
-        recorded with our lease, with at least half of it left, is ours already: one read, no
-        commit. Otherwise the lease is taken (or ours renewed) as `claim` does."""
-        now = self._clock()
-        with storage_errors(), self._engine.connect() as conn:
-            row = conn.execute(
-                _READ_OURS, {"c_seq": seq, "c_owner": self.owner, "c_after": now + self._lease / 2}
-            ).one_or_none()
-        return self._item(seq, row) if row is not None else self.claim(seq)
-
     def claim(self, seq: int) -> InboxItem | None:
-        """Take the lease on a pending message, or renew ours; None if it is done or another
-        worker holds it."""
+        """Take the lease on a pending message; None if it is done or another worker holds it."""
         with storage_errors(), self._engine.begin() as conn:
-            now = self._clock()
-            claimed = conn.execute(
-                _CLAIM,
-                {"c_seq": seq, "c_now": now, "c_owner": self.owner, "c_until": now + self._lease},
-            ).rowcount
-            if claimed != 1:
-                return None
-            return self._item(seq, conn.execute(_READ_SEALED, {"c_seq": seq}).one())
+            return self.claim_on(conn, seq)
 
-    def _item(self, seq: int, row: Any) -> InboxItem:
+    def claim_on(self, conn: Connection, seq: int) -> InboxItem | None:
+        """`claim` in the caller's transaction (the channel's: with the inbound audit entry)."""
+        now = self._clock()
+        claimed = conn.execute(
+            _CLAIM,
+            {"c_seq": seq, "c_now": now, "c_owner": self.owner, "c_until": now + self._lease},
+        ).rowcount
+        if claimed != 1:
+            return None
+        row = conn.execute(_READ_SEALED, {"c_seq": seq}).one()
         payload = json.loads(self._sealer.open(row.subject, _SEALED_FIELD, row.sealed))
         return InboxItem(seq=seq, subject=row.subject, payload=payload)
 
@@ -171,16 +134,12 @@ class Inbox:
         conn.execute(_COMPLETE, {"c_seq": seq, "c_state": state})
 
     def recoverable(self, limit: int = 1000) -> list[tuple[int, str]]:
-        """Pending messages nobody else holds a live lease on, oldest first: (seq, subject).
-        Ours too: a message recorded with our lease whose doorbell was lost."""
+        """Pending messages nobody holds a live lease on, oldest first: (seq, subject)."""
         now = self._clock()
         with storage_errors(), self._engine.connect() as conn:
             rows = conn.execute(
                 select(inbox.c.seq, inbox.c.subject)
-                .where(
-                    inbox.c.state == "pending",
-                    or_(_lease_free(now), inbox.c.lease_owner == self.owner),
-                )
+                .where(inbox.c.state == "pending", _lease_free(now))
                 .order_by(inbox.c.seq)
                 .limit(limit)
             ).all()
@@ -219,9 +178,7 @@ _CLAIM = (
     .where(
         inbox.c.seq == bindparam("c_seq"),
         inbox.c.state == "pending",
-        # Ours already: a renewal. One process never runs a message twice at once (the turn
-        # queue's seqs), so only another instance's lease, while it lasts, keeps us out.
-        or_(_lease_free(bindparam("c_now")), inbox.c.lease_owner == bindparam("c_owner")),
+        _lease_free(bindparam("c_now")),
     )
     .values(
         lease_owner=bindparam("c_owner"),
@@ -230,11 +187,6 @@ _CLAIM = (
     )
 )
 _READ_SEALED = select(inbox.c.subject, inbox.c.sealed).where(inbox.c.seq == bindparam("c_seq"))
-_READ_OURS = _READ_SEALED.where(
-    inbox.c.state == "pending",
-    inbox.c.lease_owner == bindparam("c_owner"),
-    inbox.c.lease_until >= bindparam("c_after"),
-)
 _COMPLETE = (
     update(inbox)
     .where(inbox.c.seq == bindparam("c_seq"))

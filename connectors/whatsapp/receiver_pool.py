@@ -35,10 +35,16 @@ _THREADS = 4
 _worker_receiver: WebhookReceiver | None = None
 
 
-def _start_worker(credentials: Mapping[str, Any] | None, log_level: int, inbox_owner: str) -> None:
+def _start_worker(credentials: Mapping[str, Any] | None, log_level: int) -> None:
     global _worker_receiver
+    from compliance.gate import ComplianceGate
+    from connectors.whatsapp.config import WhatsAppConfig
+    from connectors.whatsapp.inbox import Inbox
+
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    _worker_receiver = WebhookReceiver.from_settings(credentials, os.environ, inbox_owner)
+    config = WhatsAppConfig.from_credentials(credentials, os.environ)
+    gate = ComplianceGate.from_environment(os.environ)
+    _worker_receiver = WebhookReceiver(config, gate, Inbox(gate.engine, gate))
 
 
 def _receive_in_worker(raw: bytes, signature_header: str | None) -> Outcome:
@@ -62,12 +68,8 @@ class ReceiverPool:
         local: WebhookReceiver,
         processes: int,
         credentials: Mapping[str, Any] | None = None,
-        *,
-        inbox_owner: str,
     ) -> None:
-        """`inbox_owner`: whom the workers lease new messages to (the channel's inbox)."""
         self._local = local
-        self._inbox_owner = inbox_owner
         self._processes = processes
         self._credentials = dict(credentials or {})
         self._executor: Executor = self._new_executor()
@@ -84,11 +86,7 @@ class ReceiverPool:
             max_workers=self._processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(
-                self._credentials,
-                logging.getLogger().getEffectiveLevel(),
-                self._inbox_owner,
-            ),
+            initargs=(self._credentials, logging.getLogger().getEffectiveLevel()),
         )
 
     async def start(self) -> None:

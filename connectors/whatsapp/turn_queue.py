@@ -1,10 +1,9 @@
 """Runs Rasa turns after the webhook has answered, one at a time per sender, oldest first.
 
-The webhook records a message in the inbox (leased to this server) and submits its sequence
-number here; a worker per sender takes it, runs the turn and marks it done. A periodic sweep
-picks up messages whose lease ran out (their process died mid-turn, or another instance crashed),
-pending messages found after a restart and any whose doorbell was lost, so an acknowledged
-message is always processed (design.md invariant 5).
+The webhook records a message in the inbox and submits its sequence number here; a worker per
+sender claims it, runs the turn and marks it done. A periodic sweep picks up messages whose lease
+ran out (their process died mid-turn, or another instance crashed) and pending messages found
+after a restart, so an acknowledged message is always processed (design.md invariant 5).
 """
 
 from __future__ import annotations
@@ -29,9 +28,13 @@ class TurnQueue:
         inbox: Inbox,
         run_turn: TurnRunner,
         *,
+        claim: Callable[[int], InboxItem | None] | None = None,
         sweep_seconds: float = 10.0,
     ) -> None:
+        """`claim` takes a message's lease (default: the inbox's own transaction; the channel
+        claims in the inbound audit entry's, so the turn's start is one commit)."""
         self._inbox = inbox
+        self._claim = claim or inbox.claim
         self._run_turn = run_turn
         self._sweep_seconds = sweep_seconds
         self._pending: dict[str, list[int]] = {}  # subject -> heap of seqs
@@ -101,7 +104,7 @@ class TurnQueue:
 
     async def _process(self, seq: int, subject: str) -> None:
         try:
-            item = self._inbox.take(seq)
+            item = self._claim(seq)
         except Exception as exc:
             logger.warning(
                 "whatsapp.turns.claim_failed subject=%s error=%s", subject, type(exc).__name__

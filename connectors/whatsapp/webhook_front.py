@@ -96,7 +96,6 @@ def run_front(
     doorbell: Connection,
     log_level: int,
     parent_pid: int,
-    inbox_owner: str,
 ) -> None:
     """The child process's entry point (spawned). Sends ("ready", pid) once listening, or
     ("failed", reason) and returns; then one list of (seq, subject) per webhook that recorded
@@ -105,11 +104,16 @@ def run_front(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        receiver = WebhookReceiver.from_settings(credentials, os.environ, inbox_owner)
+        from compliance.gate import ComplianceGate
+        from connectors.whatsapp.config import WhatsAppConfig
+        from connectors.whatsapp.inbox import Inbox
+
+        config = WhatsAppConfig.from_credentials(credentials, os.environ)
+        gate = ComplianceGate.from_environment(os.environ)
+        receiver = WebhookReceiver(config, gate, Inbox(gate.engine, gate))
     except Exception as exc:  # our errors name the setting and never hold a value
         doorbell.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
-    config = receiver.config
     app = front_app(receiver, config.verify_token, doorbell.send)
     asyncio.run(_serve(app, config.webhook_host, config.webhook_port, doorbell, parent_pid))
 

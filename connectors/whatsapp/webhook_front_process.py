@@ -37,13 +37,10 @@ class WebhookFront:
         credentials: Mapping[str, Any] | None,
         on_recorded: OnRecorded,
         *,
-        inbox_owner: str,
         start_timeout: float = 120.0,
         restart_pause: float = 5.0,
     ) -> None:
-        """`inbox_owner`: whom the front leases new messages to (the channel's inbox)."""
         self._credentials = dict(credentials or {})
-        self._inbox_owner = inbox_owner
         self._on_recorded = on_recorded
         self._start_timeout = start_timeout
         self._restart_pause = restart_pause
@@ -80,7 +77,6 @@ class WebhookFront:
                 child_end,
                 logging.getLogger().getEffectiveLevel(),
                 os.getpid(),
-                self._inbox_owner,
             ),
             name="whatsapp-webhook-front",
             daemon=True,

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
 
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from compliance.errors import StorageUnavailable
 from connectors.whatsapp.config import WhatsAppConfig
-from connectors.whatsapp.gate import Gate, InboundFacts
+from connectors.whatsapp.gate import Gate
 from connectors.whatsapp.inbound_mapping import to_rasa_input
 from connectors.whatsapp.inbox import Inbox, NewInbound, Recorded
 from connectors.whatsapp.sender_identity import (
@@ -51,26 +48,9 @@ class Outcome:
 
 class WebhookReceiver:
     def __init__(self, config: WhatsAppConfig, gate: Gate, inbox: Inbox) -> None:
-        """`inbox`'s owner is the server that runs the turns: new messages are leased to it."""
         self._config = config
         self._gate = gate
         self._inbox = inbox
-
-    @classmethod
-    def from_settings(
-        cls, credentials: Mapping[str, Any] | None, environ: Mapping[str, str], inbox_owner: str
-    ) -> WebhookReceiver:
-        """In a process of its own (the webhook front, a worker), exactly as the channel
-        builds its own; the messages it records are leased to the channel's inbox owner."""
-        from compliance.gate import ComplianceGate
-
-        config = WhatsAppConfig.from_credentials(credentials, environ)
-        gate = ComplianceGate.from_environment(environ)
-        return cls(config, gate, Inbox(gate.engine, gate, owner=inbox_owner))
-
-    @property
-    def config(self) -> WhatsAppConfig:
-        return self._config
 
     @property
     def max_body_bytes(self) -> int:
@@ -107,7 +87,7 @@ class WebhookReceiver:
 
     def _record(self, parsed: ParsedWebhook) -> list[Recorded]:
         new = [item for msg in parsed.messages if (item := self._inbound(msg)) is not None]
-        recorded = self._record_inbound(new) if new else []
+        recorded = [r for r in self._inbox.record(new) if not r.duplicate] if new else []
         for status in parsed.statuses:
             self._status(status)
         for preference in parsed.preferences:
@@ -115,21 +95,6 @@ class WebhookReceiver:
         if len(new) != len(recorded):
             logger.info("whatsapp.webhook.duplicates count=%d", len(new) - len(recorded))
         return recorded
-
-    def _record_inbound(self, new: list[NewInbound]) -> list[Recorded]:
-        """The new messages' inbox rows, inbound audit entries and window refreshes, in one
-        durable commit (the gate's). The rows are leased to the server that runs the turns, so
-        a turn starts without a commit of its own (Inbox.take)."""
-        sealed = self._inbox.seal(new)
-        facts = [InboundFacts.of(m.subject, m.payload, self._gate.keyed_hash) for m in new]
-        results: list[Recorded] = []
-
-        def record(conn: Connection) -> list[InboundFacts]:
-            results[:] = self._inbox.record_on(conn, sealed, leased=True)  # a retry: the last
-            return [f for f, r in zip(facts, results, strict=True) if not r.duplicate]
-
-        self._gate.on_received(record)
-        return [r for r in results if not r.duplicate]
 
     def _inbound(self, msg: InboundMessage) -> NewInbound | None:
         if msg.phone_number_id and msg.phone_number_id != self._config.phone_number_id:

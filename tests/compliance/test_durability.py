@@ -1,9 +1,8 @@
 """Which commits wait for the disk (compliance/storage/durability.py), read at each commit from
 the database itself: SQLite's synchronous level (2 = FULL, fsync at commit; 1 = NORMAL), and
 PostgreSQL's synchronous_commit. Recording an inbound message (Meta's 200 follows it), audit
-appends by default wait; a turn's start, when it commits at all, does not
-(connectors/whatsapp/test_turn_start.py); a group commit waits if any of its appends must
-(tracker saves: tracker_store/test_turn_writes.py). SQLite, and PostgreSQL when its URL is
+appends by default wait; a turn's start does not; a group commit waits if any of its appends
+must (tracker saves: tracker_store/test_turn_writes.py). SQLite, and PostgreSQL when its URL is
 set."""
 
 from __future__ import annotations
@@ -60,3 +59,27 @@ def test_recording_an_inbound_message_waits_and_leaves_the_engine_as_it_was(engi
     assert levels[0] == "durable"
     expected_after = "relaxed" if engine.dialect.name == "sqlite" else "durable"
     assert levels[1:] == [expected_after]
+
+
+def test_a_turns_start_does_not_wait_for_the_disk(engine, audit) -> None:  # type: ignore[no-untyped-def]
+    from compliance.gate import ComplianceGate
+    from connectors.whatsapp.gate import InboundFacts
+
+    class Context:  # what on_inbound uses of the compliance context
+        def __init__(self) -> None:
+            self.audit = audit
+            self.ledger = type("Ledger", (), {"record_inbound_on": lambda *a: True})()
+
+        def entry(self, kind: str, subject: str, **attributes: object) -> dict:
+            return {
+                "component": "channel",
+                "kind": kind,
+                "subject": subject,
+                "attributes": attributes,
+            }
+
+    levels = commit_levels(writer_of(audit))
+    gate = ComplianceGate(Context())  # type: ignore[arg-type]
+    facts = InboundFacts(SUBJECT, "text", "id-hash", "content-hash")
+    assert gate.on_inbound(lambda conn: facts)
+    assert levels == ["relaxed"]

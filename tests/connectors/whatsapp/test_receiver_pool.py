@@ -42,7 +42,7 @@ def test_a_worker_process_records_and_answers_like_the_server(database: str) -> 
     raw = (FIXTURES / "webhooks-sigillo" / "msg-text__sigillo__phone-and-bsuid.json").read_bytes()
 
     async def scenario() -> tuple:
-        pool = ReceiverPool(local=None, processes=1, credentials=CREDENTIALS, inbox_owner="owner")  # type: ignore[arg-type]
+        pool = ReceiverPool(local=None, processes=1, credentials=CREDENTIALS)  # type: ignore[arg-type]
         try:
             await pool.start()
             worker = await asyncio.get_running_loop().run_in_executor(pool._executor, _ready)
@@ -66,7 +66,7 @@ def test_a_dead_worker_costs_one_503_then_a_fresh_worker_records(database: str) 
     raw = (FIXTURES / "webhooks-sigillo" / "msg-text__sigillo__phone-and-bsuid.json").read_bytes()
 
     async def scenario() -> tuple:
-        pool = ReceiverPool(local=None, processes=1, credentials=CREDENTIALS, inbox_owner="owner")  # type: ignore[arg-type]
+        pool = ReceiverPool(local=None, processes=1, credentials=CREDENTIALS)  # type: ignore[arg-type]
         loop = asyncio.get_running_loop()
         try:
             await pool.start()
@@ -87,12 +87,7 @@ def test_a_dead_worker_costs_one_503_then_a_fresh_worker_records(database: str) 
 
 def test_a_bad_setting_fails_in_the_worker_with_its_name(database: str) -> None:
     async def scenario() -> None:
-        pool = ReceiverPool(
-            local=None,
-            processes=1,
-            credentials={**CREDENTIALS, "app_secret": ""},
-            inbox_owner="owner",
-        )  # type: ignore[arg-type]
+        pool = ReceiverPool(local=None, processes=1, credentials={**CREDENTIALS, "app_secret": ""})  # type: ignore[arg-type]
         try:
             await pool.start()
         finally:
