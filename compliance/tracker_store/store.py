@@ -310,10 +310,10 @@ def _any_bot_action(events: Iterable[Event]) -> bool:
 def _action_entries(sender: str, events: Iterable[Event]) -> list[NewEntry]:
     """One `bot_action` audit entry per action the bot ran (names only, never content), with
     `in_reply_to`: the id of the user message the action answered (the WhatsApp channel's is the
-    keyed hash its `inbound_message` entry holds), which ties each turn's entries to its message
-    now that a message is audited on arrival, before the turns queued ahead of it have run. A
-    sender id that is not a pseudonym (`rasa shell`, a channel that passes raw ids) is never
-    written to the log: such entries carry no subject and no message id."""
+    keyed hash its `inbound_message` entry holds), so that an auditor ties each action to its
+    message without relying on the order of the log. A sender id that is not a pseudonym (`rasa
+    shell`, a channel that passes raw ids) is never written to the log: such entries carry no
+    subject and no message id."""
     from compliance.audit import NewEntry
     from compliance.identity import is_pseudonym
 

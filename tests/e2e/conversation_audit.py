@@ -8,12 +8,12 @@ How a delivered message is identified: the simulator knows the wamid it gave eac
 audit log knows only its keyed hash and the response name (`outbound_message.response`); the
 caller hashes the wamids with the stack's keyring, as the gate does, so the two sides meet.
 
-Which turn an entry belongs to: a message is audited when it arrives (`inbound_message`), which
-may be long before its turn runs (a user who sends three messages at once has three inbound
-entries before the first reply). Turns run one at a time per sender, and each ends with the
+Which turn an entry belongs to: turns run one at a time per sender, and each ends with the
 tracker's save, whose `bot_action` entries name the message they answered (`in_reply_to`): so
 the consent changes, refusals and replies since the previous turn's save belong to the turn
-whose save comes next, in the order they happened.
+whose save comes next, in the order they happened. Where the `inbound_message` entries fall does
+not matter (the channel writes one when the turn starts; the hand-made logs also put several
+ahead of their turns, as a channel that audits on arrival would).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ class Log:
         return self
 
     def arrive(self, name: str) -> Log:
-        """A message arrives (and is audited); its turn runs after those ahead of it."""
+        """A message's inbound entry, ahead of its turn (the judge must not depend on where)."""
         step = STEPS[name]
         hashed = f"{step.message_hash}-{len(self.steps)}"
         self.steps.append(UserStep(step.label, hashed, step.keyword, step.affirmative))
@@ -144,7 +144,7 @@ CLEAN: list[tuple[str, Callable[[], Log]]] = [
     ),
     ("a refusal that is not sent", lambda: Log().user("hi").add("send_refused", response="x")),
     (
-        "three messages at once: audited on arrival, answered turn by turn",
+        "inbound entries ahead of their turns: each turn still judged by its own message",
         lambda: (
             Log()
             .arrive("hi")
