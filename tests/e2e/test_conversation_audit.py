@@ -126,6 +126,24 @@ def unaudited_delivery(log: Log) -> Log:
     return log
 
 
+def ahead_of_their_turns(third: str) -> Log:
+    """Three messages whose inbound entries all precede their turns; the third message's turn
+    confirms the consent (its reply is the caller's)."""
+    return (
+        Log()
+        .arrive("hi")
+        .arrive("yes")
+        .arrive(third)
+        .consent("none", "asked")
+        .bot("utter_ask_consent")
+        .save(0)
+        .consent("asked", "awaiting_confirmation")
+        .bot("utter_ask_confirm_consent")
+        .save(1)
+        .consent("awaiting_confirmation", "confirmed")
+    )
+
+
 CLEAN: list[tuple[str, Callable[[], Log]]] = [
     (
         "double opt-in, then an order question",
@@ -145,21 +163,7 @@ CLEAN: list[tuple[str, Callable[[], Log]]] = [
     ("a refusal that is not sent", lambda: Log().user("hi").add("send_refused", response="x")),
     (
         "inbound entries ahead of their turns: each turn still judged by its own message",
-        lambda: (
-            Log()
-            .arrive("hi")
-            .arrive("yes")
-            .arrive("confirm")
-            .consent("none", "asked")
-            .bot("utter_ask_consent")
-            .save(0)
-            .consent("asked", "awaiting_confirmation")
-            .bot("utter_ask_confirm_consent")
-            .save(1)
-            .consent("awaiting_confirmation", "confirmed")
-            .bot("utter_consent_confirmed")
-            .save(2)
-        ),
+        lambda: ahead_of_their_turns("confirm").bot("utter_consent_confirmed").save(2),
     ),
 ]
 
@@ -224,20 +228,7 @@ BREACHES: list[tuple[str, Callable[[], Log], str]] = [
     ),
     (
         "confirmed in the turn of a message that is not a yes",
-        lambda: (
-            Log()
-            .arrive("hi")
-            .arrive("yes")
-            .arrive("noise")
-            .consent("none", "asked")
-            .bot("utter_ask_consent")
-            .save(0)
-            .consent("asked", "awaiting_confirmation")
-            .bot("utter_ask_confirm_consent")
-            .save(1)
-            .consent("awaiting_confirmation", "confirmed")
-            .save(2)
-        ),
+        lambda: ahead_of_their_turns("noise").save(2),
         "double opt-in",
     ),
 ]
