@@ -4,8 +4,6 @@ turn thread's loop; no call may build a new client (a leaked pool) or a new pace
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from connectors.whatsapp.channel import WhatsAppInput
 from connectors.whatsapp.config import WhatsAppConfig
 
@@ -33,7 +31,7 @@ class KeyedHashGate:
 
 def channel() -> WhatsAppInput:
     config = WhatsAppConfig.from_credentials(CREDENTIALS, {})
-    return WhatsAppInput(config, KeyedHashGate(), inbox=SimpleNamespace(owner="owner"))  # type: ignore[arg-type]
+    return WhatsAppInput(config, KeyedHashGate(), inbox=object())  # type: ignore[arg-type]
 
 
 async def test_get_output_channel_reuses_the_loops_client_and_the_channels_pacer() -> None:
@@ -77,9 +75,7 @@ async def test_a_custom_factory_is_called_once_per_loop() -> None:
         return graph
 
     config = WhatsAppConfig.from_credentials(CREDENTIALS, {})
-    whatsapp = WhatsAppInput(
-        config, KeyedHashGate(), SimpleNamespace(owner="owner"), graph_factory=factory
-    )  # type: ignore[arg-type]
+    whatsapp = WhatsAppInput(config, KeyedHashGate(), object(), graph_factory=factory)  # type: ignore[arg-type]
     for _ in range(3):
         whatsapp.get_output_channel()
     assert len(built) == 1
