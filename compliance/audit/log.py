@@ -29,6 +29,7 @@ from compliance.audit.group_commit import GroupCommitter
 from compliance.audit.merkle import hash_leaf
 from compliance.audit.tables import HEAD_ID, audit_checkpoints, audit_entries, audit_head
 from compliance.errors import ConfigError
+from compliance.storage.direct import Direct, execute_driver_sql
 from compliance.storage.durability import transaction
 from compliance.storage.guard import storage_errors
 from compliance.storage.sqlite_write_lock import WriteLockedConnection
@@ -39,17 +40,19 @@ DEFAULT_CHECKPOINT_SECONDS = 60.0
 _SQLITE_BUSY_SECONDS = 60  # writers queue on the lock; an append holds it for milliseconds
 
 # Every append runs these; built once so each call only binds values (building a statement
-# costs more than running it on SQLite, and an append is on every turn's path).
-_READ_HEAD = select(audit_head).where(audit_head.c.id == HEAD_ID)
-_READ_HEAD_FOR_UPDATE = _READ_HEAD.with_for_update()
-_WRITE_HEAD = update(audit_head).where(audit_head.c.id == HEAD_ID).values(
+# costs more than running it on SQLite, and an append is on every turn's path), and run on the
+# driver's cursor (compliance/storage/direct.py).
+_HEAD_QUERY = select(audit_head).where(audit_head.c.id == HEAD_ID)
+_READ_HEAD = Direct(_HEAD_QUERY)
+_READ_HEAD_FOR_UPDATE = Direct(_HEAD_QUERY.with_for_update())
+_WRITE_HEAD = Direct(update(audit_head).where(audit_head.c.id == HEAD_ID).values(
     size=bindparam("h_size"),
     compact_range=bindparam("h_compact_range"),
     last_checkpoint_size=bindparam("h_last_checkpoint_size"),
     last_checkpoint_time=bindparam("h_last_checkpoint_time"),
     pruned_before=bindparam("h_pruned_before"),
-)
-_INSERT_ENTRIES = insert(audit_entries)
+))
+_INSERT_ENTRIES = Direct(insert(audit_entries))
 
 
 # One append: run in the append's transaction, it makes its changes and returns the entries to
@@ -192,7 +195,7 @@ class AuditLog:
 
     def _locked_head(self, connection: Connection) -> Iterator[tuple[Connection, _Head]]:
         query = _READ_HEAD if connection.dialect.name == "sqlite" else _READ_HEAD_FOR_UPDATE
-        row = connection.execute(query).one_or_none()
+        row = query.execute(connection).one_or_none()
         if row is None:
             raise ConfigError("audit tables are missing: run compliance.storage.migrate()")
         head = _parse_head(row)
@@ -204,7 +207,7 @@ class AuditLog:
             format_time(head.last_checkpoint_time) if head.last_checkpoint_time else None,
             head.pruned_before,
         )
-        connection.execute(_WRITE_HEAD, dict(zip(_HEAD_PARAMS, written, strict=True)))
+        _WRITE_HEAD.execute(connection, dict(zip(_HEAD_PARAMS, written, strict=True)))
         _remember_head(written, head)
 
     def append_locked(self, connection: Connection, head: _Head,
@@ -231,11 +234,11 @@ class AuditLog:
             head.compact.append(leaf)
             head.size += 1
             if head.size % self.checkpoint_every == 0:
-                connection.execute(_INSERT_ENTRIES, rows)
+                _INSERT_ENTRIES.execute(connection, rows)
                 rows = []
                 self._checkpoint(connection, head, now)
         if rows:
-            connection.execute(_INSERT_ENTRIES, rows)
+            _INSERT_ENTRIES.execute(connection, rows)
         last = head.last_checkpoint_time  # `now` is the time of the last entry appended
         if head.last_checkpoint_size != head.size and (
             last is None or (now - last).total_seconds() >= self.checkpoint_seconds
@@ -338,6 +341,6 @@ def _writer_engine(engine: Engine) -> Engine:
 
     @event.listens_for(writer, "begin")
     def _begin(connection) -> None:  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        execute_driver_sql(connection, "BEGIN IMMEDIATE")
 
     return writer

@@ -17,6 +17,7 @@ from compliance.consent import transitions
 from compliance.consent.model import ConsentState
 from compliance.consent.tables import consent_state
 from compliance.consent.window import is_window_open
+from compliance.storage.direct import Direct
 
 
 def _utcnow() -> datetime:
@@ -32,13 +33,16 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(timezone.utc)
 
 
-# Run on every turn: built once (building one costs more than running it on SQLite).
-_REFRESH_WINDOW = (
+# Run on every turn: built once (building one costs more than running it on SQLite) and run on
+# the driver's cursor (compliance/storage/direct.py).
+_REFRESH_WINDOW = Direct(
     consent_state.update()
     .where(consent_state.c.subject == sa.bindparam("s_subject"))
     .values(last_inbound_at=sa.bindparam("s_at"))
 )
-_SUBJECT_ROWS = sa.select(consent_state).where(consent_state.c.subject == sa.bindparam("s_subject"))
+_SUBJECT_ROWS = Direct(
+    sa.select(consent_state).where(consent_state.c.subject == sa.bindparam("s_subject"))
+)
 
 
 @dataclass(frozen=True)
@@ -69,9 +73,9 @@ class SubjectFacts:
         params = {"s_subject": subject, "s_at": at}
         # One statement for a known subject (every purpose has its row); the rows of a
         # newcomer are created first.
-        if conn.execute(_REFRESH_WINDOW, params).rowcount < len(self.purposes):
+        if _REFRESH_WINDOW.execute(conn, params).rowcount < len(self.purposes):
             self._ensure_rows(conn, subject, at)
-            conn.execute(_REFRESH_WINDOW, params)
+            _REFRESH_WINDOW.execute(conn, params)
         return True
 
     def record_window_closed(self, subject: str) -> None:
@@ -86,22 +90,22 @@ class SubjectFacts:
         """The send guard's inputs for `subject` (see send_guard.may_send)."""
         now = _utc(now) or self._clock()
         with self._engine.connect() as conn:
-            rows = conn.execute(_SUBJECT_ROWS, {"s_subject": subject}).mappings().all()
+            rows = _SUBJECT_ROWS.execute(conn, {"s_subject": subject}).all()
         states = {p: ConsentState.NONE for p in self.purposes}
-        states.update({r["purpose"]: ConsentState(r["state"]) for r in rows})
+        states.update({r.purpose: ConsentState(r.state) for r in rows})
         last_inbound = max(
-            (_utc(r["last_inbound_at"]) for r in rows if r["last_inbound_at"]), default=None
+            (_utc(r.last_inbound_at) for r in rows if r.last_inbound_at), default=None
         )
         return SendContext(
             state_by_purpose=states,
             opted_out=transitions.is_opted_out(states),
-            opt_out_confirmation_sent=any(r["opt_out_confirmation_sent_at"] for r in rows),
+            opt_out_confirmation_sent=any(r.opt_out_confirmation_sent_at for r in rows),
             window_open=is_window_open(last_inbound, now, self.window),
             outdated_purposes=frozenset(
-                r["purpose"]
+                r.purpose
                 for r in rows
                 if transitions.is_outdated(
-                    ConsentState(r["state"]), r["notice_version"], self.notice_version
+                    ConsentState(r.state), r.notice_version, self.notice_version
                 )
             ),
         )

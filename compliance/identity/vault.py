@@ -28,14 +28,16 @@ from compliance.identity import linking
 from compliance.identity.normalize import PHONE, kind_of, normalize_identifier
 from compliance.identity.pseudonym import pseudonymize
 from compliance.identity.subject_keys import SubjectKeyStore, UnknownSubject
+from compliance.storage.direct import Direct
 from compliance.storage.tables_identity import identities
 from compliance.storage.upsert import insert_ignore
 
 IDENTIFIER_FIELD = "identifier"
 _t = identities.c
-# The reads on every turn's path, built once (see compliance/audit/log.py for why).
-_ROW = sa.select(identities).where(_t.pseudonym == sa.bindparam("pseudonym"))
-_GROUP = (
+# The reads on every turn's path, built once and run on the driver's cursor (see
+# compliance/audit/log.py and compliance/storage/direct.py for why).
+_ROW = Direct(sa.select(identities).where(_t.pseudonym == sa.bindparam("pseudonym")))
+_GROUP = Direct(
     sa.select(identities)
     .where(sa.or_(_t.pseudonym == sa.bindparam("root"), _t.canonical == sa.bindparam("root")))
     .order_by(_t.pseudonym)
@@ -209,7 +211,7 @@ class IdentityVault:
 
     def _row(self, pseudonym: str) -> sa.engine.Row | None:
         with self._engine.connect() as connection:
-            return connection.execute(_ROW, {"pseudonym": pseudonym}).first()
+            return _ROW.execute(connection, {"pseudonym": pseudonym}).first()
 
     def _raise_missing(self, pseudonym: str) -> None:
         if self._keys.is_erased(pseudonym):
@@ -230,7 +232,7 @@ class IdentityVault:
 
     def _group_rows(self, root: str) -> list[sa.engine.Row]:
         with self._engine.connect() as connection:
-            return connection.execute(_GROUP, {"root": root}).all()
+            return _GROUP.execute(connection, {"root": root}).all()
 
 
 def _as_members(rows: list[sa.engine.Row]) -> list[tuple[linking.Member, bytes | None]]:

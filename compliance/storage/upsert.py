@@ -19,6 +19,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.dml import Insert
 
+from compliance.storage.direct import Direct
+
 _SUPPORTED = frozenset({"sqlite", "postgresql"})
 
 
@@ -42,7 +44,7 @@ def insert_ignore(connection: Connection, table: Table, values: dict[str, Any]) 
     dialect = connection.dialect.name
     if dialect not in _SUPPORTED:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise NotImplementedError(f"unsupported database dialect {dialect!r}")
-    result = connection.execute(_statement(table), values)
+    result = _statement(table).execute(connection, values)
     if result.rowcount == 0:
         return None
     key = result.inserted_primary_key
@@ -50,5 +52,7 @@ def insert_ignore(connection: Connection, table: Table, values: dict[str, Any]) 
 
 
 @cache
-def _statement(table: Table) -> InsertIgnore:
-    return InsertIgnore(table)  # values travel as parameters: one compiled form per key set
+def _statement(table: Table) -> Direct:
+    # Values travel as parameters: one compiled form per key set; the inbox's record is on
+    # every webhook's path (compliance/storage/direct.py).
+    return Direct(InsertIgnore(table))

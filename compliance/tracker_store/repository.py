@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from compliance.errors import StorageUnavailable
+from compliance.storage.direct import Direct
 from compliance.storage.guard import storage_errors
 from compliance.tracker_store.cache import Version
 from compliance.tracker_store.tables import tracker_conversations, tracker_events
@@ -55,11 +56,7 @@ class Appended:
 
 
 def read_version(conn: Connection, sender_id: str) -> Version | None:
-    row = conn.execute(
-        sa.select(_CONV.generation, _CONV.event_count, _CONV.session_start_seq).where(
-            _CONV.sender_id == sender_id
-        )
-    ).first()
+    row = _READ_VERSION.execute(conn, {"v_sender": sender_id}).first()
     return Version(row.generation, row.event_count, row.session_start_seq) if row else None
 
 
@@ -132,8 +129,8 @@ def _append_fast(
         return Appended([], version, mark)
     start = mark.event_count
     session_start = _session_start(new, start, mark.session_start_seq)
-    updated = conn.execute(
-        _ADVANCE,
+    updated = _ADVANCE.execute(
+        conn,
         {
             "a_sender": sender,
             "a_generation": mark.generation,
@@ -203,7 +200,7 @@ def _insert(
 ) -> Appended:
     if new:
         rows = [seal(generation, start + i, event.as_dict()) for i, event in enumerate(new)]
-        conn.execute(_INSERT_EVENTS, rows)
+        _INSERT_EVENTS.execute(conn, rows)
     count = start + len(new)
     return Appended(
         new,
@@ -228,8 +225,14 @@ def _session_start(new: list[Any], start: int, current: int) -> int:
     return current
 
 
-# The statements of every turn, built once (building one costs more than running it on SQLite).
-_ADVANCE = (
+# The statements of every turn, built once (building one costs more than running it on SQLite)
+# and run on the driver's cursor (compliance/storage/direct.py).
+_READ_VERSION = Direct(
+    sa.select(_CONV.generation, _CONV.event_count, _CONV.session_start_seq).where(
+        _CONV.sender_id == sa.bindparam("v_sender")
+    )
+)
+_ADVANCE = Direct(
     tracker_conversations.update()
     .where(
         _CONV.sender_id == sa.bindparam("a_sender"),
@@ -242,4 +245,4 @@ _ADVANCE = (
         last_event_at=sa.bindparam("a_now"),
     )
 )
-_INSERT_EVENTS = tracker_events.insert()
+_INSERT_EVENTS = Direct(tracker_events.insert())

@@ -107,6 +107,12 @@ def to_rasa_input(
     return RasaInput(text=text, metadata=metadata)
 
 
+def may_pick_numbered_choice(msg: InboundMessage) -> bool:
+    """Whether `msg` could be a number typed from a numbered-text fallback: only then are the
+    subject's numbered choices worth reading (a database read on the webhook's path)."""
+    return isinstance(msg.content, Text) and _NUMBERED.fullmatch(msg.content.body) is not None
+
+
 def message_kind(content: Content) -> str:
     """The fine-grained kind reported as `metadata["message_type"]`."""
     if isinstance(content, Media):

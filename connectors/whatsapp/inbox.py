@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from compliance.storage.direct import Direct
 from compliance.storage.durability import durable_transaction
 from compliance.storage.guard import storage_errors
 from compliance.storage.upsert import insert_ignore
@@ -114,13 +115,13 @@ class Inbox:
     def claim_on(self, conn: Connection, seq: int) -> InboxItem | None:
         """`claim` in the caller's transaction (the channel's: with the inbound audit entry)."""
         now = self._clock()
-        claimed = conn.execute(
-            _CLAIM,
+        claimed = _CLAIM.execute(
+            conn,
             {"c_seq": seq, "c_now": now, "c_owner": self.owner, "c_until": now + self._lease},
         ).rowcount
         if claimed != 1:
             return None
-        row = conn.execute(_READ_SEALED, {"c_seq": seq}).one()
+        row = _READ_SEALED.execute(conn, {"c_seq": seq}).one()
         payload = json.loads(self._sealer.open(row.subject, _SEALED_FIELD, row.sealed))
         return InboxItem(seq=seq, subject=row.subject, payload=payload)
 
@@ -131,7 +132,7 @@ class Inbox:
 
     def complete_on(self, conn: Connection, seq: int, state: str = "done") -> None:
         """`complete` in the caller's transaction (the tracker store's: with the turn's events)."""
-        conn.execute(_COMPLETE, {"c_seq": seq, "c_state": state})
+        _COMPLETE.execute(conn, {"c_seq": seq, "c_state": state})
 
     def recoverable(self, limit: int = 1000) -> list[tuple[int, str]]:
         """Pending messages nobody holds a live lease on, oldest first: (seq, subject)."""
@@ -164,7 +165,7 @@ class Inbox:
 
     def load_choices(self, subject: str) -> dict[str, str]:
         with storage_errors(), self._engine.connect() as conn:
-            raw = conn.execute(_READ_CHOICES, {"c_subject": subject}).scalar()
+            raw = _READ_CHOICES.execute(conn, {"c_subject": subject}).scalar()
         return json.loads(raw) if raw else {}
 
 
@@ -172,8 +173,9 @@ def _lease_free(now: float):  # type: ignore[no-untyped-def]
     return or_(inbox.c.lease_until.is_(None), and_(inbox.c.lease_until < now))
 
 
-# The statements of every turn, built once (building one costs more than running it on SQLite).
-_CLAIM = (
+# The statements of every turn, built once (building one costs more than running it on SQLite)
+# and run on the driver's cursor (compliance/storage/direct.py).
+_CLAIM = Direct(
     update(inbox)
     .where(
         inbox.c.seq == bindparam("c_seq"),
@@ -186,12 +188,14 @@ _CLAIM = (
         attempts=inbox.c.attempts + 1,
     )
 )
-_READ_SEALED = select(inbox.c.subject, inbox.c.sealed).where(inbox.c.seq == bindparam("c_seq"))
-_COMPLETE = (
+_READ_SEALED = Direct(
+    select(inbox.c.subject, inbox.c.sealed).where(inbox.c.seq == bindparam("c_seq"))
+)
+_COMPLETE = Direct(
     update(inbox)
     .where(inbox.c.seq == bindparam("c_seq"))
     .values(state=bindparam("c_state"), sealed=None, lease_owner=None, lease_until=None)
 )
-_READ_CHOICES = select(numbered_choices.c.choices).where(
-    numbered_choices.c.subject == bindparam("c_subject")
+_READ_CHOICES = Direct(
+    select(numbered_choices.c.choices).where(numbered_choices.c.subject == bindparam("c_subject"))
 )

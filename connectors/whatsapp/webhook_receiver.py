@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from compliance.errors import StorageUnavailable
 from connectors.whatsapp.config import WhatsAppConfig
 from connectors.whatsapp.gate import Gate
-from connectors.whatsapp.inbound_mapping import to_rasa_input
+from connectors.whatsapp.inbound_mapping import may_pick_numbered_choice, to_rasa_input
 from connectors.whatsapp.inbox import Inbox, NewInbound, Recorded
 from connectors.whatsapp.sender_identity import (
     UnidentifiableSender,
@@ -112,7 +112,8 @@ class WebhookReceiver:
             if change is not None
             else self._gate.admit(identifier)
         )
-        rasa_input = to_rasa_input(msg, self._inbox.load_choices(subject))
+        choices = self._inbox.load_choices(subject) if may_pick_numbered_choice(msg) else None
+        rasa_input = to_rasa_input(msg, choices)
         id_hash = self._gate.keyed_hash("message_id", msg.message_id)
         payload = {
             "text": rasa_input.text,

@@ -1,0 +1,197 @@
+"""The statements on every turn's path, run on SQLite's own cursor: `Direct(statement).execute`.
+
+Why: SQLAlchemy Core costs about 20 us of Python per statement on top of the 5 that SQLite needs
+to run it (execution context, parameter construction, result wrapping), and a WhatsApp turn runs
+about twenty of them: a fifth of the compliance work of a turn (docs/benchmarks.md, issue 4).
+A `Direct` statement is still written, and compiled, by SQLAlchemy, once per form: the same SQL,
+the same parameter order, the same type conversions (SQLite's datetimes as text); only the
+per-call bookkeeping is skipped. It runs in the caller's SQLAlchemy transaction, on its driver
+connection (so the write lock of sqlite_write_lock.py and the commit are SQLAlchemy's as
+before), and a driver error is raised as SQLAlchemy would raise it (IntegrityError, a
+disconnect invalidating the connection), so `storage_errors` and the callers' retries hold.
+
+On PostgreSQL a statement runs through SQLAlchemy unchanged: the measured cost is SQLite's, and
+psycopg2's many-row inserts and RETURNING are best left to SQLAlchemy's own handling.
+
+A form that needs SQLAlchemy at execution time (a Python-side column default to fill in,
+RETURNING) runs through SQLAlchemy too: that is decided once, when the form is first compiled.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import namedtuple
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.sql import Executable
+
+Params = Mapping[str, Any]
+_Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One compiled form of a statement: its SQL, where each parameter comes from, and the
+    conversions SQLAlchemy would apply to the values going in and coming out."""
+
+    sql: str
+    names: tuple[str, ...]  # the positional parameters, in order
+    constants: Mapping[str, Any]  # values fixed in the statement (`count + 1`)
+    binds: tuple[_Processor, ...]
+    row: Callable[..., tuple[Any, ...]] | None  # a named tuple of the result columns
+    results: tuple[_Processor, ...]
+    primary_key: tuple[str, ...] | None  # an INSERT's key columns, else None
+
+    def parameters(self, params: Params) -> tuple[Any, ...]:
+        values = []
+        for name, convert in zip(self.names, self.binds, strict=True):
+            if name in params:
+                value = params[name]
+            elif name in self.constants:
+                value = self.constants[name]
+            else:
+                raise KeyError(f"a value is required for bind parameter {name!r}")
+            values.append(value if convert is None or value is None else convert(value))
+        return tuple(values)
+
+    def rows(self, raw: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        assert self.row is not None
+        if any(self.results):
+            raw = [
+                tuple(
+                    v if f is None or v is None else f(v)
+                    for f, v in zip(self.results, r, strict=True)
+                )
+                for r in raw
+            ]
+        return [self.row(*r) for r in raw]
+
+
+class DirectResult:
+    """What the callers read of a statement's result: its rows, count of changed rows, and the
+    key of a row it inserted; the subset of SQLAlchemy's CursorResult they use."""
+
+    def __init__(
+        self, rows: list[tuple[Any, ...]], rowcount: int, inserted_key: tuple[Any, ...] = ()
+    ) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+        self.inserted_primary_key = inserted_key
+
+    def all(self) -> list[tuple[Any, ...]]:
+        return self._rows
+
+    def first(self) -> tuple[Any, ...] | None:
+        return self._rows[0] if self._rows else None
+
+    def one_or_none(self) -> tuple[Any, ...] | None:
+        if len(self._rows) > 1:
+            raise LookupError("expected at most one row")
+        return self.first()
+
+    def one(self) -> tuple[Any, ...]:
+        if len(self._rows) != 1:
+            raise LookupError(f"expected one row, got {len(self._rows)}")
+        return self._rows[0]
+
+    def scalar(self) -> Any:
+        row = self.first()
+        return None if row is None else row[0]
+
+    def scalars(self) -> list[Any]:
+        return [row[0] for row in self._rows]
+
+
+class Direct:
+    """A Core statement whose executions on SQLite skip SQLAlchemy's per-call work."""
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._plans: dict[tuple[str, tuple[str, ...]], _Plan | None] = {}
+        self._lock = threading.Lock()
+
+    def execute(
+        self, connection: Connection, params: Params | Sequence[Params] | None = None
+    ) -> Any:
+        """Run in `connection`'s transaction (begun if none is): a DirectResult on SQLite, else
+        SQLAlchemy's own result. A list of parameter sets runs as one executemany."""
+        if connection.dialect.name != "sqlite":
+            return connection.execute(self.statement, params)
+        many = isinstance(params, Sequence)
+        first: Params = (params[0] if params else {}) if many else (params or {})  # type: ignore[index,assignment]
+        plan = self._plan(connection.dialect, tuple(first))
+        if plan is None:
+            return connection.execute(self.statement, params)
+        if not connection.in_transaction():
+            connection.begin()  # as SQLAlchemy's 2.0-style execute does: the caller commits
+        with _driver_cursor(connection, plan.sql, first) as cursor:
+            if many:
+                cursor.executemany(plan.sql, [plan.parameters(p) for p in params])  # type: ignore[union-attr]
+            else:
+                cursor.execute(plan.sql, plan.parameters(first))
+            rows = plan.rows(cursor.fetchall()) if plan.row is not None else []
+            key: tuple[Any, ...] = ()
+            if plan.primary_key is not None and not many:
+                # As SQLAlchemy gives it: the values given, else the row id SQLite assigned.
+                key = tuple(first.get(column, cursor.lastrowid) for column in plan.primary_key)
+            return DirectResult(rows, cursor.rowcount, key)
+
+    def _plan(self, dialect: Dialect, keys: tuple[str, ...]) -> _Plan | None:
+        key = (dialect.name, tuple(sorted(keys)))
+        try:
+            return self._plans[key]
+        except KeyError:
+            with self._lock:
+                plan = self._plans[key] = _compile(self.statement, dialect, keys)
+            return plan
+
+
+def execute_driver_sql(connection: Connection, sql: str) -> None:
+    """A statement without parameters (BEGIN IMMEDIATE) on the driver's cursor, as Direct runs
+    its statements: for an event handler, where SQLAlchemy's own execute would cost more."""
+    with _driver_cursor(connection, sql, {}) as cursor:
+        cursor.execute(sql)
+
+
+@contextmanager
+def _driver_cursor(connection: Connection, sql: str, params: Params) -> Iterator[Any]:
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        yield cursor
+    except connection.dialect.dbapi.Error as exc:
+        # SQLAlchemy's own handling: the typed error, and a dead connection invalidated.
+        connection._handle_dbapi_exception(exc, sql, params, cursor, None)  # noqa: SLF001
+        raise  # pragma: no cover - the handler always raises
+    finally:
+        cursor.close()
+
+
+def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Plan | None:
+    """The statement's plan for parameters named `keys`; None if SQLAlchemy must run it."""
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    if compiled.insert_prefetch or compiled.update_prefetch or compiled.returning:
+        return None
+    names = tuple(compiled.positiontup or ())
+    processors = compiled._bind_processors  # noqa: SLF001 - SQLAlchemy's own conversions
+    columns = compiled._result_columns  # noqa: SLF001 - (key, name, objects, type) per column
+    return _Plan(
+        sql=compiled.string,
+        names=names,
+        constants={
+            name: compiled.binds[name].effective_value
+            for name in names
+            if name not in keys and not compiled.binds[name].required
+        },
+        binds=tuple(processors.get(name) for name in names),
+        row=namedtuple("Row", [c[0] for c in columns], rename=True) if columns else None,  # type: ignore[misc]
+        results=tuple(c[3]._cached_result_processor(dialect, None) for c in columns),  # noqa: SLF001
+        primary_key=(
+            tuple(column.key for column in statement.table.primary_key)  # type: ignore[attr-defined]
+            if compiled.isinsert
+            else None
+        ),
+    )
