@@ -1,4 +1,4 @@
-"""The turn's hot statements through SQLAlchemy Core and as Direct statements, same run, same database.
+"""The turn's hot statements through SQLAlchemy Core and as Direct statements, in the same run.
 
 Each statement of a WhatsApp turn that compliance/storage/direct.py runs on SQLite's own cursor is
 timed both ways on a migrated SQLite database: `connection.execute(statement, params)` (the
@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -87,15 +88,29 @@ def seed(engine: sa.engine.Engine) -> None:
         conn.execute(
             sa.insert(consent_state),
             [
-                {"subject": SUBJECT, "purpose": p, "state": "confirmed", "notice_version": "1",
-                 "last_inbound_at": now, "updated_at": now}
+                {
+                    "subject": SUBJECT,
+                    "purpose": p,
+                    "state": "confirmed",
+                    "notice_version": "1",
+                    "last_inbound_at": now,
+                    "updated_at": now,
+                }
                 for p in ("service", "marketing")
             ],
         )
 
 
-def per_call(engine: sa.engine.Engine, run: Callable[[Any, Any], Any],
-             params: Callable[[int], Any], calls: int) -> float:
+def through_sqlalchemy(statement: Any, conn: Any, params: Any) -> Any:
+    return conn.execute(statement, params)
+
+
+def per_call(
+    engine: sa.engine.Engine,
+    run: Callable[[Any, Any], Any],
+    params: Callable[[int], Any],
+    calls: int,
+) -> float:
     values = [params(i) for i in range(calls)]  # built before the clock starts
     with engine.connect() as conn:
         conn.begin()
@@ -122,7 +137,7 @@ def main() -> int:
         direct = Direct(statement)
         theirs, ours = [], []
         for _ in range(rounds):
-            theirs.append(per_call(engine, lambda c, p: c.execute(statement, p), params, calls))
+            theirs.append(per_call(engine, partial(through_sqlalchemy, statement), params, calls))
             ours.append(per_call(engine, direct.execute, params, calls))
         sqlalchemy_us, direct_us = (statistics.median(t) * 1e6 for t in (theirs, ours))
         ratios.append(direct_us / sqlalchemy_us)
@@ -132,7 +147,9 @@ def main() -> int:
                 f"{sqlalchemy_us:.1f} / {direct_us:.1f} (ratio {direct_us / sqlalchemy_us:.2f})",
             )
         )
-    rows.append(("median ratio Direct / SQLAlchemy over the statements", f"{statistics.median(ratios):.2f}"))
+    rows.append(
+        ("median ratio Direct / SQLAlchemy over the statements", f"{statistics.median(ratios):.2f}")
+    )
     rows.append(("executions per round x rounds", f"{calls} x {rounds}"))
     engine.dispose()
     command = f".venv/bin/python bench/direct_statements_bench.py{' --quick' if args.quick else ''}"

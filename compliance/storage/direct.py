@@ -1,8 +1,9 @@
 """The statements on every turn's path, run on SQLite's own cursor: `Direct(statement).execute`.
 
-Why: SQLAlchemy Core costs about 20 us of Python per statement on top of the 5 that SQLite needs
+Why: SQLAlchemy Core costs about 10 to 20 us of Python per statement on top of what SQLite needs
 to run it (execution context, parameter construction, result wrapping), and a WhatsApp turn runs
-about twenty of them: a fifth of the compliance work of a turn (docs/benchmarks.md, issue 4).
+about twenty of them: with the transactions' share, a fifth of the compliance work of a turn
+(docs/benchmarks.md, issue 4; bench/direct_statements_bench.py).
 A `Direct` statement is still written, and compiled, by SQLAlchemy, once per form: the same SQL,
 the same parameter order, the same type conversions (SQLite's datetimes as text); only the
 per-call bookkeeping is skipped. It runs in the caller's SQLAlchemy transaction, on its driver
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import MultipleResultsFound, NoResultFound
 from sqlalchemy.sql import Executable
 
 Params = Mapping[str, Any]
@@ -90,12 +92,14 @@ class DirectResult:
 
     def one_or_none(self) -> tuple[Any, ...] | None:
         if len(self._rows) > 1:
-            raise LookupError("expected at most one row")
+            raise MultipleResultsFound("Multiple rows were found when one or none was required")
         return self.first()
 
     def one(self) -> tuple[Any, ...]:
-        if len(self._rows) != 1:
-            raise LookupError(f"expected one row, got {len(self._rows)}")
+        if not self._rows:
+            raise NoResultFound("No row was found when one was required")
+        if len(self._rows) > 1:
+            raise MultipleResultsFound("Multiple rows were found when exactly one was required")
         return self._rows[0]
 
     def scalar(self) -> Any:

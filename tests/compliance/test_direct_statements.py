@@ -184,6 +184,21 @@ def test_datetimes_come_back_as_sqlalchemy_gives_them(db: Engine) -> None:
     assert isinstance(mine, datetime) and mine == theirs
 
 
+def test_one_row_or_none_as_sqlalchemy_says_it(db: Engine) -> None:
+    reset(db)
+    every = sa.select(counters.c.name)
+    with db.connect() as connection:
+        for statement, pick in (
+            (every, "one"),
+            (every, "one_or_none"),
+            (every.where(counters.c.count > 99), "one"),
+        ):
+            with pytest.raises(Exception) as theirs:
+                getattr(connection.execute(statement), pick)()
+            with pytest.raises(type(theirs.value)):
+                getattr(Direct(statement).execute(connection), pick)()
+
+
 def test_a_missing_parameter_is_named(db: Engine) -> None:
     direct = Direct(sa.select(counters).where(counters.c.name == sa.bindparam("wanted")))
     with db.connect() as connection, pytest.raises(Exception, match="wanted"):

@@ -10,6 +10,7 @@ from connectors.whatsapp.inbound_mapping import (
     INTENT_FLOW_COMPLETED,
     INTENT_MEDIA_RECEIVED,
     INTENT_UNSUPPORTED,
+    may_pick_numbered_choice,
     neutralize_text,
     to_rasa_input,
 )
@@ -103,6 +104,21 @@ def test_numbered_choices(typed, want):
 def test_numbered_choices_only_for_text():
     rasa = to_rasa_input(message(ButtonReply(id="/x", title="x")), {"1": "/affirm"})
     assert rasa.text == "/x"
+
+
+@pytest.mark.parametrize(
+    ("content", "want"),
+    [(Text("2"), True), (Text(" #3. "), True), (Text("2)"), True), (Text("22"), True),
+     (Text("2 please"), False), (Text("hello"), False), (Text("1234"), False),
+     (ButtonReply(id="2", title="2"), False), (Location(45.0, 9.0), False)],
+)
+def test_the_numbered_choices_are_read_only_for_what_could_pick_one(content, want):
+    # The webhook reads the sender's choices from the database only when this says so; every
+    # message it says no to maps the same with or without them (test_numbered_choices).
+    assert may_pick_numbered_choice(message(content)) is want
+    if not want:
+        choices = {"1": "/affirm", "2": "/deny", "3": "/x"}
+        assert to_rasa_input(message(content), choices) == to_rasa_input(message(content))
 
 
 @pytest.mark.parametrize(
