@@ -167,8 +167,15 @@ def main() -> int:
         action="store_true",
         help="serve the webhook on the Rasa server's port, without the webhook front process",
     )
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=None,
+        help="concurrent senders in each turns/s phase (default 8; --quick: 4)",
+    )
     args = parser.parse_args()
     senders, turns_each = (4, 5) if args.quick else (8, 15)
+    senders = args.senders or senders
     rounds = 1 if args.quick else args.rounds
     burst_total, burst_senders = (200, 20) if args.quick else (2000, 200)
     rate = args.rate
