@@ -129,3 +129,55 @@ async def test_a_failing_turn_is_marked_failed_not_replayed(engine):
     queue.submit(rec.seq, rec.subject)
     await queue.wait_idle(timeout=5)
     assert calls == 1 and queue.sweep() == 0
+
+
+def lease_until(engine, seq: int) -> float | None:
+    with engine.connect() as conn:
+        query = "SELECT lease_until FROM wa_inbox WHERE seq = ?"
+        return conn.exec_driver_sql(query, (seq,)).scalar()
+
+
+@pytest.mark.parametrize(
+    ("setup", "seconds_later", "taken", "lease_after"),
+    [
+        ("leased to us", 0, True, 1_030.0),  # a read: the lease stands as given
+        ("leased to us", 14, True, 1_030.0),  # more than half of it left: still a read
+        ("leased to us", 20, True, 1_050.0),  # less than half left: renewed
+        ("leased to us", 40, True, 1_070.0),  # run out while queued: still ours, renewed
+        ("not leased", 0, False, None),  # recorded by a route that does not lease: claim it
+        ("leased to another", 0, False, 1_030.0),  # another instance's, while it lasts
+        ("done", 0, False, None),
+    ],
+)
+def test_a_turn_starts_with_a_read_of_a_message_leased_to_us(
+    engine, setup: str, seconds_later: float, taken: bool, lease_after: float | None
+) -> None:
+    clock = Clock()
+    ours = Inbox(engine, XorSealer(), clock=clock, lease_seconds=30, owner="server-a")
+    other = Inbox(engine, XorSealer(), clock=clock, lease_seconds=30, owner="server-b")
+    (rec,) = ours.record([message(1)])
+    with engine.begin() as conn:  # as the front does, in the commit that audits the arrival
+        if setup == "leased to us":
+            assert ours.lease_on(conn, rec.seq)
+            assert not other.lease_on(conn, rec.seq) and not ours.lease_on(conn, rec.seq)
+        elif setup == "leased to another":
+            assert other.lease_on(conn, rec.seq)
+    if setup == "done":
+        ours.complete(rec.seq)
+    clock.now += seconds_later
+    item = ours.take(rec.seq)
+    assert (item == InboxItem(rec.seq, "wa_a", {"text": "hello 1"})) is taken
+    assert lease_until(engine, rec.seq) == lease_after
+
+
+def test_a_message_leased_to_us_whose_doorbell_was_lost_is_recoverable(engine) -> None:
+    clock = Clock()
+    ours = Inbox(engine, XorSealer(), clock=clock, lease_seconds=30, owner="server-a")
+    other = Inbox(engine, XorSealer(), clock=clock, lease_seconds=30, owner="server-b")
+    mine, theirs = (r.seq for r in ours.record([message(1), message(2)]))
+    with engine.begin() as conn:
+        assert ours.lease_on(conn, mine) and other.lease_on(conn, theirs)
+    assert ours.recoverable() == [(mine, "wa_a")]
+    assert other.recoverable() == [(theirs, "wa_a")]
+    clock.now += 31  # the other instance's lease ran out: anyone may claim it now
+    assert ours.recoverable() == [(mine, "wa_a"), (theirs, "wa_a")]
