@@ -11,9 +11,8 @@ own thread and event loop (turn_thread) so that a busy bot never delays the answ
 
 With `webhook_port` set, the same routes are also served by the webhook front, a process of its
 own (webhook_front.py): Meta's callback goes there (through a proxy, at the same path), the
-front records and answers without ever waiting for this server's interpreter, then starts each
-turn for this server (lease, window, inbound entry) and rings the turn queue through a pipe; the
-turn starts here with a read. This server's own route stays as a fallback.
+front records and answers without ever waiting for this server's interpreter, and rings the
+turn queue through a pipe. This server's own route stays as a fallback.
 """
 
 from __future__ import annotations
