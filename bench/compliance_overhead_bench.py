@@ -3,9 +3,8 @@
 The compliance work of one WhatsApp turn, done here in-process exactly as the channel and the
 tracker store do it, on a SQLite database: pseudonymize and admit the sender (identity vault), keyed
 hashes of the message id and content, seal and record the message in the inbox, start the turn
-(lease it to the server, refresh the 24-hour window and audit the inbound message, in one
-transaction, as the webhook front does after its answer; the server then takes it with a read),
-resolve the recipient, the send guard's check, audit the outbound message, and
+(claim and open it, refresh the 24-hour window and audit the inbound message, in one transaction, as
+the channel does), resolve the recipient, the send guard's check, audit the outbound message, and
 seal and store the turn's five tracker events (with the bot action's audit entry and the inbox
 row's completion, in the same transaction, as the tracker store does). The full Rasa turn is the
 latency of one REST turn of a real Rasa server and action server on the reference assistant (which
@@ -77,7 +76,7 @@ def rasa_turn_latencies(turns: int) -> list[float]:
 STAGES = (
     "vault: admit the sender, resolve the recipient",
     "inbox: record (a durable commit)",
-    "turn start: the front's commit (lease + 24-hour window + inbound entry), the server's read",
+    "turn start: inbox lease + 24-hour window + inbound audit entry (one commit)",
     "send guard",
     "outbound audit entry",
     "tracker: seal and store the events + bot-action audit entry + inbox completion",
@@ -108,10 +107,11 @@ class Laps:
         return sum(self._turn.values())
 
 
-def lease(inbox: Inbox, seq: int, facts: InboundFacts, conn: Connection) -> InboundFacts:
-    """What the front's start hands the gate (WebhookReceiver.start_turns)."""
-    assert inbox.lease_on(conn, seq)
-    return facts
+def claim_facts(inbox: Inbox, gate: ComplianceGate, seq: int, conn: Connection) -> InboundFacts:
+    """What the channel's claim hands the gate (channel._claim_and_audit)."""
+    item = inbox.claim_on(conn, seq)
+    assert item is not None
+    return InboundFacts.of(item.subject, item.payload, gate.keyed_hash)
 
 
 def compliance_turn_latencies(turns: int, laps: Laps) -> list[float]:
@@ -152,12 +152,9 @@ def compliance_turn_latencies(turns: int, laps: Laps) -> list[float]:
         id_hash = gate.keyed_hash("message_id", f"wamid.bench{n}")
         payload = {"text": text, "metadata": {}, "id_hash": id_hash, "type": "text"}
         (recorded,) = inbox.record([NewInbound(id_hash, subject, payload)])
-        facts = InboundFacts.of(subject, payload, gate.keyed_hash)  # as the receiver does
         laps.lap(box)
-        # As the front starts the turn after its answer: the lease to the server, the window
-        # and the entry in one transaction; then the server takes the message with a read.
-        assert gate.on_inbound(partial(lease, inbox, recorded.seq, facts))
-        assert inbox.take(recorded.seq) is not None
+        # As the channel starts a turn: the lease, the window and the entry in one transaction.
+        assert gate.on_inbound(partial(claim_facts, inbox, gate, recorded.seq))
         laps.lap(window)
         gate.recipient(subject)
         laps.lap(vault)

@@ -125,7 +125,7 @@ class WhatsAppInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("whatsapp_webhook", __name__)
         self.queue = queue = TurnQueue(
-            self.inbox, self._turn_runner(on_new_message), claim=self._start_turn
+            self.inbox, self._turn_runner(on_new_message), claim=self._claim_and_audit
         )
         turns = self.turns
 
@@ -153,9 +153,7 @@ class WhatsAppInput(InputChannel):
             await self.receivers.start()
             if self.config.webhook_port is not None:
                 self.front = WebhookFront(
-                    self.credentials,
-                    lambda recorded: turns.call(submit_all, recorded),
-                    inbox_owner=self.inbox.owner,
+                    self.credentials, lambda recorded: turns.call(submit_all, recorded)
                 )
                 await self.front.start()
 
@@ -194,11 +192,6 @@ class WhatsAppInput(InputChannel):
 
         return bp
 
-    def _start_turn(self, seq: int) -> InboxItem | None:
-        """A message the front leased to us (and audited) starts with a read; any other is
-        claimed and audited here (see inbox.py)."""
-        return self.inbox.take(seq) or self._claim_and_audit(seq)
-
     def _claim_and_audit(self, seq: int) -> InboxItem | None:
         """Take the message's lease, audit it and refresh its sender's window: one commit.
 
@@ -223,7 +216,7 @@ class WhatsAppInput(InputChannel):
         async def run_turn(item: InboxItem) -> bool:
             """Run the turn; True if the tracker store completed the inbox row with the
             turn's events (see turn_writes.py), else the queue completes it."""
-            payload = item.payload  # audited when leased (by the front, or _claim_and_audit)
+            payload = item.payload  # audited when claimed (_claim_and_audit)
             graph = self.graphs.for_this_loop()
             recipient = self.gate.recipient(item.subject)
             # Best effort, and off the turn's path: blue ticks must not delay the reply.

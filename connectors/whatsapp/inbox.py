@@ -2,17 +2,10 @@
 
 A message is recorded under the keyed hash of its id, so a redelivery, a duplicate in one body or
 a second server instance inserts nothing new. Its Rasa input is sealed under the sender's data
-key. A worker holds a message with a short lease while it runs the turn and marks it done
+key. A worker claims a message with a short lease before running the turn and marks it done
 after; a message whose lease ran out (the process died mid-turn) is claimed again by whichever
 instance sweeps next, so nothing acknowledged is lost (design.md invariant 5). A crash after the
 reply was sent but before `complete` would replay that one turn: at-least-once, by design.
-
-Who leases: the webhook front, once it has answered Meta, leases each new message to the Rasa
-server that will run it (`lease_on`, with that server's owner id), in the commit that audits its
-arrival; the server then starts the turn with a read (`take`), renewing a lease that ran short
-in a backlog. A message nobody leased (recorded by the server's own route, or by a front that
-died before it could lease) is claimed by the server as before (`claim_on`). A lease is only
-ever given in a commit that also audits the message, so "leased to us" means "audited".
 """
 
 from __future__ import annotations
@@ -121,34 +114,14 @@ class Inbox:
 
     def claim_on(self, conn: Connection, seq: int) -> InboxItem | None:
         """`claim` in the caller's transaction (the channel's: with the inbound audit entry)."""
-        if not self.lease_on(conn, seq):
-            return None
-        return self._item(seq, _READ_SEALED.execute(conn, {"c_seq": seq}).one())
-
-    def lease_on(self, conn: Connection, seq: int) -> bool:
-        """Lease a pending message nobody holds to this inbox's owner, in the caller's
-        transaction (the one that audits it); False if it is done or held already."""
         now = self._clock()
-        params = {"c_seq": seq, "c_now": now, "c_owner": self.owner, "c_until": now + self._lease}
-        return _CLAIM.execute(conn, params).rowcount == 1
-
-    def take(self, seq: int) -> InboxItem | None:
-        """Start the turn of a message leased to this inbox's owner (by the front, see the
-        module's docstring): one read, and a commit only to renew a lease with less than half of
-        it left. None if the message is done or is not ours: then `claim_on` it."""
-        now = self._clock()
-        with storage_errors(), self._engine.connect() as conn:
-            row = _READ_OURS.execute(conn, {"c_seq": seq, "c_owner": self.owner}).one_or_none()
-        if row is None:
+        claimed = _CLAIM.execute(
+            conn,
+            {"c_seq": seq, "c_now": now, "c_owner": self.owner, "c_until": now + self._lease},
+        ).rowcount
+        if claimed != 1:
             return None
-        if row.lease_until < now + self._lease / 2:
-            params = {"c_seq": seq, "c_owner": self.owner, "c_until": now + self._lease}
-            with storage_errors(), self._engine.begin() as conn:
-                if _RENEW.execute(conn, params).rowcount != 1:
-                    return None
-        return self._item(seq, row)
-
-    def _item(self, seq: int, row: Any) -> InboxItem:
+        row = _READ_SEALED.execute(conn, {"c_seq": seq}).one()
         payload = json.loads(self._sealer.open(row.subject, _SEALED_FIELD, row.sealed))
         return InboxItem(seq=seq, subject=row.subject, payload=payload)
 
@@ -162,17 +135,12 @@ class Inbox:
         _COMPLETE.execute(conn, {"c_seq": seq, "c_state": state})
 
     def recoverable(self, limit: int = 1000) -> list[tuple[int, str]]:
-        """Pending messages nobody else holds a live lease on, oldest first: (seq, subject).
-        Ours too: one the front leased to us whose doorbell was lost (the turn queue skips
-        those it holds already)."""
+        """Pending messages nobody holds a live lease on, oldest first: (seq, subject)."""
         now = self._clock()
         with storage_errors(), self._engine.connect() as conn:
             rows = conn.execute(
                 select(inbox.c.seq, inbox.c.subject)
-                .where(
-                    inbox.c.state == "pending",
-                    or_(_lease_free(now), inbox.c.lease_owner == self.owner),
-                )
+                .where(inbox.c.state == "pending", _lease_free(now))
                 .order_by(inbox.c.seq)
                 .limit(limit)
             ).all()
@@ -222,22 +190,6 @@ _CLAIM = Direct(
 )
 _READ_SEALED = Direct(
     select(inbox.c.subject, inbox.c.sealed).where(inbox.c.seq == bindparam("c_seq"))
-)
-_READ_OURS = Direct(
-    select(inbox.c.subject, inbox.c.sealed, inbox.c.lease_until).where(
-        inbox.c.seq == bindparam("c_seq"),
-        inbox.c.state == "pending",
-        inbox.c.lease_owner == bindparam("c_owner"),
-    )
-)
-_RENEW = Direct(
-    update(inbox)
-    .where(
-        inbox.c.seq == bindparam("c_seq"),
-        inbox.c.state == "pending",
-        inbox.c.lease_owner == bindparam("c_owner"),
-    )
-    .values(lease_until=bindparam("c_until"))
 )
 _COMPLETE = Direct(
     update(inbox)

@@ -10,14 +10,6 @@ doorbell: the inbox is the record, and the turn queue's sweep finds whatever a l
 missed (after a crash of either side, say). It calls nothing else: marking each message read
 from here was tried, and its Graph calls pushed the acknowledgements' p99 to 341 ms in a burst.
 
-Once it has answered, the front also starts each new message's turn for the server (when told
-the server's inbox owner): it leases the message to that server, refreshes the sender's 24-hour
-window and audits the arrival, in one commit per message on a thread of its own, and only then
-rings. The server then starts the turn with a read instead of a commit on its busy interpreter
-(measured: that commit was 5% of a WhatsApp turn's CPU in the server, docs/benchmarks.md). The
-answer does not wait for it: a front that dies in between leaves the message unleased, and the
-server claims and audits it itself, as it does for its own route.
-
 Routes, at the same paths as the Rasa server's channel so that a proxy can send Meta's callback
 path here and everything else to Rasa:
     GET  /webhooks/whatsapp/          health
@@ -43,7 +35,7 @@ from typing import Any
 from aiohttp import web
 
 from connectors.whatsapp.signature import SIGNATURE_HEADER, check_verify_token
-from connectors.whatsapp.webhook_receiver import Outcome, WebhookReceiver
+from connectors.whatsapp.webhook_receiver import WebhookReceiver
 
 logger = logging.getLogger(__name__)
 
@@ -60,16 +52,9 @@ _BIND_PATIENCE_SECONDS = 3 * _PARENT_CHECK_SECONDS
 Notify = Callable[[list[tuple[int, str]]], None]
 
 
-def front_app(
-    receiver: WebhookReceiver, verify_token: Any, notify: Notify, *, start_turns: bool = False
-) -> web.Application:
-    """The front's routes; `notify` gets the (seq, subject) of each newly recorded message,
-    after the answer and, with `start_turns`, after receiver.start_turns."""
+def front_app(receiver: WebhookReceiver, verify_token: Any, notify: Notify) -> web.Application:
+    """The front's routes; `notify` gets the (seq, subject) of each newly recorded message."""
     executor = ThreadPoolExecutor(_RECORDING_THREADS, thread_name_prefix="whatsapp-front")
-    # One thread: the starts queue on the database's write lock anyway, and the recording
-    # threads stay free for the next acknowledgements.
-    starter = ThreadPoolExecutor(1, thread_name_prefix="whatsapp-front-start")
-    starting: set[asyncio.Task[None]] = set()  # referenced until done (the loop keeps weak ones)
     # One byte over the cap, so that the receiver (not aiohttp) answers a body that is too large.
     app = web.Application(client_max_size=receiver.max_body_bytes + 1)
 
@@ -92,22 +77,12 @@ def front_app(
                 executor, receiver.receive, raw, request.headers.get(SIGNATURE_HEADER)
             )
         if outcome.accepted:
-            task = asyncio.get_running_loop().create_task(start_and_ring(outcome))
-            starting.add(task)
-            task.add_done_callback(starting.discard)
+            notify([(recorded.seq, recorded.subject) for recorded in outcome.accepted])
         status, body = outcome.http_answer()
         return web.json_response(body, status=status)
 
-    async def start_and_ring(outcome: Outcome) -> None:
-        if start_turns:
-            await asyncio.get_running_loop().run_in_executor(
-                starter, receiver.start_turns, outcome
-            )
-        notify([(recorded.seq, recorded.subject) for recorded in outcome.accepted])
-
     async def close_executor(app: web.Application) -> None:
         executor.shutdown(wait=False, cancel_futures=True)
-        starter.shutdown(wait=False, cancel_futures=True)
 
     app.router.add_get(HEALTH_PATH, health)
     app.router.add_get(WEBHOOK_PATH, verify)
@@ -121,24 +96,25 @@ def run_front(
     doorbell: Connection,
     log_level: int,
     parent_pid: int,
-    inbox_owner: str | None = None,
 ) -> None:
     """The child process's entry point (spawned). Sends ("ready", pid) once listening, or
     ("failed", reason) and returns; then one list of (seq, subject) per webhook that recorded
-    something new. Ends when its parent does. With `inbox_owner` (the server's inbox), the front
-    starts the turns it records for that server (front_app's `start_turns`)."""
+    something new. Ends when its parent does."""
     # Ctrl-C reaches the whole process group: the Rasa server stops this process itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        receiver = WebhookReceiver.from_settings(credentials, os.environ, inbox_owner)
+        from compliance.gate import ComplianceGate
+        from connectors.whatsapp.config import WhatsAppConfig
+        from connectors.whatsapp.inbox import Inbox
+
+        config = WhatsAppConfig.from_credentials(credentials, os.environ)
+        gate = ComplianceGate.from_environment(os.environ)
+        receiver = WebhookReceiver(config, gate, Inbox(gate.engine, gate))
     except Exception as exc:  # our errors name the setting and never hold a value
         doorbell.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
-    config = receiver.config
-    app = front_app(
-        receiver, config.verify_token, doorbell.send, start_turns=inbox_owner is not None
-    )
+    app = front_app(receiver, config.verify_token, doorbell.send)
     asyncio.run(_serve(app, config.webhook_host, config.webhook_port, doorbell, parent_pid))
 
 

@@ -37,14 +37,10 @@ class WebhookFront:
         credentials: Mapping[str, Any] | None,
         on_recorded: OnRecorded,
         *,
-        inbox_owner: str | None = None,
         start_timeout: float = 120.0,
         restart_pause: float = 5.0,
     ) -> None:
-        """`inbox_owner`: the server inbox whose turns the front starts (webhook_front.py);
-        None: the front only records and rings, and the server claims each message."""
         self._credentials = dict(credentials or {})
-        self._inbox_owner = inbox_owner
         self._on_recorded = on_recorded
         self._start_timeout = start_timeout
         self._restart_pause = restart_pause
@@ -81,7 +77,6 @@ class WebhookFront:
                 child_end,
                 logging.getLogger().getEffectiveLevel(),
                 os.getpid(),
-                self._inbox_owner,
             ),
             name="whatsapp-webhook-front",
             daemon=True,

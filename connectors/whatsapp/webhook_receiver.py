@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
 
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from compliance.errors import StorageUnavailable
 from connectors.whatsapp.config import WhatsAppConfig
-from connectors.whatsapp.gate import Gate, InboundFacts
+from connectors.whatsapp.gate import Gate
 from connectors.whatsapp.inbound_mapping import may_pick_numbered_choice, to_rasa_input
 from connectors.whatsapp.inbox import Inbox, NewInbound, Recorded
 from connectors.whatsapp.sender_identity import (
@@ -41,8 +38,6 @@ class Outcome:
     status: int
     reason: str = "ok"
     accepted: list[Recorded] = field(default_factory=list)
-    # What the audit keeps of each accepted message, in the same order (start_turns).
-    facts: list[InboundFacts] = field(default_factory=list, repr=False)
 
     def http_answer(self) -> tuple[int, dict[str, object]]:
         """Status and JSON body for Meta: the same from the Rasa server's route and the front."""
@@ -56,25 +51,6 @@ class WebhookReceiver:
         self._config = config
         self._gate = gate
         self._inbox = inbox
-
-    @classmethod
-    def from_settings(
-        cls,
-        credentials: Mapping[str, Any] | None,
-        environ: Mapping[str, str],
-        inbox_owner: str | None = None,
-    ) -> WebhookReceiver:
-        """In a process of its own (the webhook front, a worker), built as the channel builds
-        its own; `inbox_owner`: the Rasa server that start_turns leases messages to."""
-        from compliance.gate import ComplianceGate
-
-        config = WhatsAppConfig.from_credentials(credentials, environ)
-        gate = ComplianceGate.from_environment(environ)
-        return cls(config, gate, Inbox(gate.engine, gate, owner=inbox_owner))
-
-    @property
-    def config(self) -> WhatsAppConfig:
-        return self._config
 
     @property
     def max_body_bytes(self) -> int:
@@ -101,42 +77,24 @@ class WebhookReceiver:
         except WebhookFormatError as exc:
             return Outcome(400, exc.reason)
         try:
-            accepted, facts = self._record(parsed)
+            accepted = self._record(parsed)
         except (StorageUnavailable, DBAPIError):
             # Nothing was acknowledged: Meta redelivers, and the inbox's unique keys make the
             # redelivery of what did get recorded a no-op.
             logger.error("whatsapp.webhook.storage_unavailable")
             return Outcome(503, "storage unavailable, retry later")
-        return Outcome(200, "ok", accepted, facts)
+        return Outcome(200, "ok", accepted)
 
-    def start_turns(self, outcome: Outcome) -> None:
-        """After the answer to Meta: lease each accepted message to the inbox's owner (the Rasa
-        server), refresh its sender's 24-hour window and audit its arrival, one commit per
-        message (the gate's), so that the server starts the turn with a read (Inbox.take). A
-        message this fails for is left unleased: the server claims and audits it itself."""
-        for recorded, facts in zip(outcome.accepted, outcome.facts, strict=True):
-            assert recorded.seq is not None  # accepted: new, not a duplicate
-            try:
-                self._gate.on_inbound(partial(self._lease, recorded.seq, facts))
-            except (StorageUnavailable, DBAPIError) as exc:
-                logger.warning("whatsapp.webhook.start_failed error=%s", type(exc).__name__)
-
-    def _lease(self, seq: int, facts: InboundFacts, conn: Connection) -> InboundFacts | None:
-        return facts if self._inbox.lease_on(conn, seq) else None
-
-    def _record(self, parsed: ParsedWebhook) -> tuple[list[Recorded], list[InboundFacts]]:
+    def _record(self, parsed: ParsedWebhook) -> list[Recorded]:
         new = [item for msg in parsed.messages if (item := self._inbound(msg)) is not None]
-        results = self._inbox.record(new) if new else []
-        kept = [(r, m) for r, m in zip(results, new, strict=True) if not r.duplicate]
+        recorded = [r for r in self._inbox.record(new) if not r.duplicate] if new else []
         for status in parsed.statuses:
             self._status(status)
         for preference in parsed.preferences:
             self._gate.on_preference(self._subject_of_phone(preference.phone), preference)
-        if len(new) != len(kept):
-            logger.info("whatsapp.webhook.duplicates count=%d", len(new) - len(kept))
-        keyed_hash = self._gate.keyed_hash
-        facts = [InboundFacts.of(m.subject, m.payload, keyed_hash) for _, m in kept]
-        return [r for r, _ in kept], facts
+        if len(new) != len(recorded):
+            logger.info("whatsapp.webhook.duplicates count=%d", len(new) - len(recorded))
+        return recorded
 
     def _inbound(self, msg: InboundMessage) -> NewInbound | None:
         if msg.phone_number_id and msg.phone_number_id != self._config.phone_number_id:

@@ -114,35 +114,6 @@ def test_the_front_records_answers_and_rings_once_per_new_message(running, datab
     assert inbox_rows(database) == 1
 
 
-def test_the_front_told_the_servers_inbox_starts_each_turn_before_it_rings(database) -> None:
-    port = free_port()
-    seen: list[tuple[str | None, int]] = []  # (lease owner, inbound entries) when it rang
-
-    def doorbell(recorded: list[tuple[int, str]]) -> None:
-        with create_engine_from_url(database).connect() as conn:
-            owner = conn.execute(
-                sa.text("SELECT lease_owner FROM wa_inbox WHERE seq = :s"), {"s": recorded[0][0]}
-            ).scalar_one()
-            entries = conn.execute(
-                sa.text("SELECT count(*) FROM audit_entries WHERE kind = 'inbound_message'")
-            ).scalar_one()
-        seen.append((owner, entries))
-
-    front = WebhookFront(credentials(port), doorbell, inbox_owner="the-server")
-    start(front)
-    try:
-        raw = TEXT_WEBHOOK.read_bytes()
-        assert post(f"http://127.0.0.1:{port}", raw).status_code == 200
-        deadline = time.monotonic() + 10
-        while not seen and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert post(f"http://127.0.0.1:{port}", raw).json()["accepted"] == 0  # redelivered
-        time.sleep(0.2)
-    finally:
-        front.stop()
-    assert seen == [("the-server", 1)]  # leased to the server and audited, then rung, once
-
-
 @pytest.mark.parametrize(
     ("body", "signed", "status", "reason"),
     [
