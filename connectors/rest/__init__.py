@@ -9,12 +9,16 @@ invariant 2), as they do for WhatsApp. The same sender always maps to the same p
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
+from sanic import Blueprint
 from sanic.request import Request
 
 from compliance.identity import pseudonymize
+from connectors.server_heap import freeze_after_start
 
 __all__ = ["PseudonymousRestInput", "rest_subject"]
 
@@ -35,6 +39,11 @@ class PseudonymousRestInput(RestInput):
 
     def __init__(self, pseudonym_key: bytes) -> None:
         self._key = pseudonym_key
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = super().blueprint(on_new_message)
+        freeze_after_start(bp)
+        return bp
 
     async def _extract_sender(self, req: Request) -> str | None:
         sender = (req.json or {}).get("sender")

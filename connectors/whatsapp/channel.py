@@ -31,6 +31,7 @@ from sanic.request import Request
 from sqlalchemy.engine import Connection
 
 from compliance.tracker_store import turn_writes
+from connectors.server_heap import freeze_after_start
 from connectors.whatsapp.config import WhatsAppConfig
 from connectors.whatsapp.gate import Gate, InboundFacts
 from connectors.whatsapp.graph_client import GraphClient
@@ -124,6 +125,7 @@ class WhatsAppInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("whatsapp_webhook", __name__)
+        freeze_after_start(bp)
         self.queue = queue = TurnQueue(
             self.inbox, self._turn_runner(on_new_message), claim=self._claim_and_audit
         )
