@@ -9,8 +9,9 @@ half a second behind one during a burst (session 11). `gc.freeze()` after the st
 objects to a permanent generation that collections no longer scan: a full collection then walks
 only what the server allocated since, in well under a millisecond.
 
-The price: frozen objects are never freed. That is what they were going to do anyway, except a
-model replaced at run time through Rasa's HTTP API, whose reference cycles now stay in memory.
+The price: frozen objects are never collected (reference counting still frees what is not in a
+cycle). They were going to live as long as the process anyway, except a model replaced at run
+time through Rasa's HTTP API, whose reference cycles now stay in memory (the README says so).
 """
 
 from __future__ import annotations
