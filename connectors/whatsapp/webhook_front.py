@@ -117,7 +117,7 @@ def run_front(
         return
     app = front_app(receiver, config.verify_token, doorbell.send)
     # What the front keeps for its life, out of the collector's reach: a full collection of it
-    # took 20 to 40 ms, every acknowledgement in flight waiting (connectors/server_heap.py).
+    # took about 40 ms, every acknowledgement in flight waiting (connectors/server_heap.py).
     freeze_loaded_heap()
     asyncio.run(_serve(app, config.webhook_host, config.webhook_port, doorbell, parent_pid))
 
