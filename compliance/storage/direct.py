@@ -145,7 +145,9 @@ class Direct:
             return DirectResult(rows, cursor.rowcount, key)
 
     def _plan(self, dialect: Dialect, keys: tuple[str, ...]) -> _Plan | None:
-        key = (dialect.name, tuple(sorted(keys)))
+        # Keyed by the parameters' names as given, unsorted: a call site always passes them in
+        # the same order, and another order only compiles an equivalent plan once more.
+        key = (dialect.name, keys)
         try:
             return self._plans[key]
         except KeyError:
