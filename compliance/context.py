@@ -6,7 +6,7 @@ log, the consent ledger and the designers' settings. In one process they are bui
 database and keyring (`shared_storage`) and settings file, whatever the component asking:
 the channel, the policy and the tracker store of one Rasa server share one engine (one
 connection pool), one subject-key cache and one AuditLog, so their appends queue on one writer
-and share its group commits (compliance/audit/group_commit.py). `shared_context(environ,
+and share its group commits (compliance/storage/group_commit.py). `shared_context(environ,
 component)` adds only the component's label: the `component` of the audit entries it writes,
 its consent ledger's included. `build_context` builds a fresh, unshared set, for tests and
 the CLI. Every piece validates its own settings and fails at start-up with a message naming the

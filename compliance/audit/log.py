@@ -25,12 +25,12 @@ from sqlalchemy.pool import QueuePool
 from compliance.audit import checkpoint as cp
 from compliance.audit.compact_range import CompactRange
 from compliance.audit.entries import NewEntry, canonical_json, format_time, leaf_data, parse_time
-from compliance.audit.group_commit import GroupCommitter
 from compliance.audit.merkle import hash_leaf
 from compliance.audit.tables import HEAD_ID, audit_checkpoints, audit_entries, audit_head
 from compliance.errors import ConfigError
 from compliance.storage.direct import Direct, execute_driver_sql
 from compliance.storage.durability import transaction
+from compliance.storage.group_commit import GroupCommitter
 from compliance.storage.guard import storage_errors
 from compliance.storage.sqlite_write_lock import WriteLockedConnection
 

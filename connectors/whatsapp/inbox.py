@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from compliance.storage.direct import Direct
 from compliance.storage.durability import durable_transaction
+from compliance.storage.group_commit import GroupCommitter
 from compliance.storage.guard import storage_errors
 from compliance.storage.upsert import insert_ignore
 from connectors.whatsapp.inbox_tables import inbox, numbered_choices, seen_statuses
@@ -76,31 +77,41 @@ class Inbox:
         self._lease = lease_seconds
         self._clock = clock
         self.owner = owner or uuid.uuid4().hex
+        self._recorder: GroupCommitter[list[dict[str, Any]], list[Recorded]] = GroupCommitter(
+            self._record_batch
+        )
 
     def record(self, messages: list[NewInbound]) -> list[Recorded]:
         """Record every message in one transaction; StorageUnavailable if the database is down.
-        The commit survives a power loss: Meta is told 200 after it, and forgets the message."""
+        The commit survives a power loss: Meta is told 200 after it, and forgets the message.
+        Threads recording at the same moment share that commit (storage/group_commit.py)."""
         now = self._clock()
-        results: list[Recorded] = []
-        with storage_errors(), durable_transaction(self._engine) as conn:
-            for message in messages:
-                sealed = self._sealer.seal(
+        rows = [
+            {
+                "id_hash": message.id_hash,
+                "subject": message.subject,
+                "received_at": now,
+                # Sealed before joining the queue: the batch's commit holds the write lock.
+                "sealed": self._sealer.seal(
                     message.subject, _SEALED_FIELD, json.dumps(message.payload).encode()
-                )
-                seq = insert_ignore(
-                    conn,
-                    inbox,
-                    {
-                        "id_hash": message.id_hash,
-                        "subject": message.subject,
-                        "received_at": now,
-                        "sealed": sealed,
-                        "state": "pending",
-                        "attempts": 0,
-                    },
-                )
-                results.append(Recorded(seq=seq, subject=message.subject))
-        return results
+                ),
+                "state": "pending",
+                "attempts": 0,
+            }
+            for message in messages
+        ]
+        return self._recorder.submit(rows)
+
+    def _record_batch(self, batches: list[list[dict[str, Any]]]) -> list[list[Recorded]]:
+        """Several webhooks' rows in one durable transaction, each batch's results apart."""
+        with storage_errors(), durable_transaction(self._engine) as conn:
+            return [
+                [
+                    Recorded(seq=insert_ignore(conn, inbox, row), subject=row["subject"])
+                    for row in rows
+                ]
+                for rows in batches
+            ]
 
     @property
     def database(self) -> str:

@@ -15,9 +15,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from compliance.audit import AuditLog, NewEntry, verify_database
-from compliance.audit.group_commit import GroupCommitter, is_lock_timeout
 from compliance.audit.tables import audit_entries
 from compliance.errors import StorageUnavailable
+from compliance.storage.group_commit import GroupCommitter, is_lock_timeout
 
 SEED = bytes(range(32))
 

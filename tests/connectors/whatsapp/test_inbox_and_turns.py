@@ -4,8 +4,11 @@ per sender, including turns left pending by a process that died."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 
 import pytest
+from sqlalchemy import event
 
 from compliance.storage import create_engine_from_url, migrate
 from connectors.whatsapp.inbox import Inbox, InboxItem, NewInbound
@@ -46,6 +49,46 @@ def test_a_message_id_is_recorded_once_across_bodies_and_instances(engine):
     recorded = first.record([message(1), message(1), message(2)])
     assert [r.duplicate for r in recorded] == [False, True, False]
     assert all(r.duplicate for r in second.record([message(1), message(2)]))
+
+
+def test_webhooks_recording_at_the_same_moment_share_one_durable_commit(engine):
+    """The webhook front's threads queue behind a commit in progress, then commit together: one
+    fsync for the queue instead of one each, and each caller still gets its own results."""
+    inbox = Inbox(engine, XorSealer())
+    first_commit_started, release_first_commit = threading.Event(), threading.Event()
+
+    def hold_the_first_commit(_connection) -> None:
+        if not first_commit_started.is_set():
+            first_commit_started.set()
+            assert release_first_commit.wait(10)
+
+    event.listen(engine, "commit", hold_the_first_commit)
+    bodies = [[message(1)], [message(2), message(3)], [message(1)], [message(4, "wa_b")]]
+    results: dict[int, list] = {}
+
+    def record(index: int) -> None:
+        results[index] = inbox.record(bodies[index])
+
+    threads = [threading.Thread(target=record, args=(i,)) for i in range(len(bodies))]
+    threads[0].start()
+    assert first_commit_started.wait(10)
+    for thread in threads[1:]:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while inbox._recorder.waiting < 3 and time.monotonic() < deadline:  # noqa: SLF001
+        time.sleep(0.001)
+    release_first_commit.set()
+    for thread in threads:
+        thread.join(10)
+
+    assert inbox._recorder.batches == 2 and inbox._recorder.items == 4  # noqa: SLF001
+    assert [r.subject for r in results[1]] + [r.subject for r in results[3]] == ["wa_a"] * 2 + [
+        "wa_b"
+    ]
+    assert results[2][0].duplicate and not results[0][0].duplicate
+    seqs = [r.seq for i in (0, 1, 3) for r in results[i]]
+    assert None not in seqs and len(set(seqs)) == 4
+    assert sorted(seq for seq, _ in inbox.recoverable()) == sorted(seqs)
 
 
 def test_sealed_payload_is_not_stored_in_clear(engine, tmp_path):

@@ -1,12 +1,15 @@
-"""Group commit: threads appending at the same moment share one transaction and one commit.
+"""Group commit: threads writing at the same moment share one transaction and one commit.
 
-Why: every audit append is a durable commit (an fsync with SQLite's synchronous=FULL, a WAL flush
-on PostgreSQL) taken under the log's single head lock. In a busy Rasa server the webhook threads
-(three delivery statuses per reply) and the turn thread append at once, and each used to wait for
-the others' fsyncs while holding the database's write lock, which also stalled the turns. Here
-the first thread to arrive commits for everyone who queued up while it was busy (the leader and
-followers of a database engine's group commit): a lone appender pays nothing extra, a crowd pays
-one commit per batch, and every caller still returns only once its own entries are durable.
+Why: a durable commit waits for the disk (an fsync with SQLite's synchronous=FULL, a WAL flush
+on PostgreSQL), and on SQLite it waits holding the database's one write lock. Two writers use
+this. The audit log: every append is durable and taken under the log's single head lock, and in
+a busy Rasa server the webhook threads (three delivery statuses per reply) and the turn thread
+append at once. The inbox: every webhook's messages are recorded durably before Meta hears 200,
+and under a burst the webhook front's threads queued on the write lock, each for its own fsync
+(docs/benchmarks.md). Here the first thread to arrive commits for everyone who queued up while
+it was busy (the leader and followers of a database engine's group commit): a lone writer pays
+nothing extra, a crowd pays one commit per batch, and every caller still returns only once its
+own writes are durable.
 
 A batch is all or nothing in the database. If it fails, each item is run again on its own, so
 one item's failure (a bad change, a constraint) stays its own and its neighbours still land.
@@ -90,6 +93,12 @@ class GroupCommitter(Generic[T, R]):
         self._busy = False
         self.batches = 0  # how many commits served how many items: for tests and benchmarks
         self.items = 0
+
+    @property
+    def waiting(self) -> int:
+        """Submissions queued behind a batch in progress (tests)."""
+        with self._cond:
+            return len(self._queue)
 
     def submit(self, item: T) -> R:
         ticket: _Ticket[T, R] = _Ticket(item)
