@@ -168,12 +168,6 @@ def main() -> int:
         help="serve the webhook on the Rasa server's port, without the webhook front process",
     )
     parser.add_argument(
-        "--turn-niceness",
-        type=int,
-        default=None,
-        help="the channel's turn_niceness setting (default: the channel's default, 5)",
-    )
-    parser.add_argument(
         "--senders",
         type=int,
         default=None,
@@ -200,14 +194,11 @@ def main() -> int:
             env=env,
             simulator_args=["--no-window"],
             **({"webhook_port": None} if args.no_front else {}),
-            whatsapp_options={
-                name: value
-                for name, value in (
-                    ("webhook_processes", args.webhook_processes),
-                    ("turn_niceness", args.turn_niceness),
-                )
-                if value is not None
-            },
+            whatsapp_options=(
+                {}
+                if args.webhook_processes is None
+                else {"webhook_processes": args.webhook_processes}
+            ),
         )
         stack = cleanup.enter_context(start_stack(config))
         context = build_context({**os.environ, **stack.env}, component="cli")
@@ -300,8 +291,6 @@ def main() -> int:
     )
     processes = "default" if args.webhook_processes is None else args.webhook_processes
     rows.append(("webhook_processes", str(processes)))
-    niceness = "default (5)" if args.turn_niceness is None else str(args.turn_niceness)
-    rows.append(("turn_niceness", niceness))
     rows.append(("webhook served by", "the Rasa server" if args.no_front else "the webhook front"))
     rows.append(("database", "PostgreSQL" if args.postgres else "SQLite"))
     flags = " --quick" if args.quick else ""
@@ -311,10 +300,6 @@ def main() -> int:
         flags += f" --postgres {args.postgres}"
     if args.webhook_processes is not None:
         flags += f" --webhook-processes {args.webhook_processes}"
-    if args.turn_niceness is not None:
-        flags += f" --turn-niceness {args.turn_niceness}"
-    if args.senders is not None:
-        flags += f" --senders {args.senders}"
     if args.rounds != 3 and not args.quick:
         flags += f" --rounds {args.rounds}"
     command = f".venv/bin/python bench/channel_bench.py{flags}"

@@ -103,7 +103,7 @@ class WhatsAppInput(InputChannel):
         pacer = pacer_for(config, lambda recipient: gate.keyed_hash("pacing", recipient))
         self.graphs = GraphClients(graph_factory or self._default_graph, pacer)
         self.queue: TurnQueue | None = None
-        self.turns = TurnThread(niceness=config.turn_niceness)
+        self.turns = TurnThread()
         # Expires stale first opt-ins without a cron job (housekeeping.py); on the server's loop.
         self.housekeeper = Housekeeper(gate.housekeeping, gate.housekeeping_interval_seconds())
         # With a front (webhook_port) Meta's callback is served there; this server's own route

@@ -35,9 +35,6 @@ DEFAULT_REQUEST_TIMEOUT_SECONDS = 10.0
 DEFAULT_WEBHOOK_PROCESSES = 1  # one core's worth beside the server: the machine has two
 DEFAULT_WEBHOOK_HOST = "0.0.0.0"  # as `rasa run` binds: Meta (or its proxy) must reach it
 _MAX_WEBHOOK_PROCESSES = 8
-# The turn thread's nice value over the server's (turn_thread.py): the acknowledgements first.
-DEFAULT_TURN_NICENESS = 5
-_MAX_NICENESS = 19  # Linux's lowest priority
 # Bounds that catch unit mistakes (a size in MB, a rate in messages per minute).
 _MIN_BODY_BYTES = 1024
 _MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -67,7 +64,6 @@ ALLOWED_KEYS = frozenset(
         "unsupported_reply",
         "request_timeout_seconds",
         "webhook_processes",
-        "turn_niceness",
     }
 )
 
@@ -102,8 +98,6 @@ class WhatsAppConfig:
     # Worker processes that record webhooks off the Rasa server's interpreter lock
     # (receiver_pool.py); 0 records them on threads of the server.
     webhook_processes: int = DEFAULT_WEBHOOK_PROCESSES
-    # How much lower than the server's the turn thread's CPU priority is (0: the same).
-    turn_niceness: int = DEFAULT_TURN_NICENESS
     # The webhook front (webhook_front.py): Meta's callback served by a process of its own on
     # this port, beside the Rasa server; None serves it on the Rasa server's own port only.
     webhook_port: int | None = None
@@ -168,9 +162,6 @@ class WhatsAppConfig:
             webhook_processes=_int_in_range(
                 raw("webhook_processes"), "webhook_processes", DEFAULT_WEBHOOK_PROCESSES,
                 0, _MAX_WEBHOOK_PROCESSES,
-            ),
-            turn_niceness=_int_in_range(
-                raw("turn_niceness"), "turn_niceness", DEFAULT_TURN_NICENESS, 0, _MAX_NICENESS,
             ),
             pacing_redis_url=_redis_url(raw("pacing_redis_url")),
             webhook_port=_optional_port(raw("webhook_port")),

@@ -5,19 +5,11 @@ the server's event loop that would hold every webhook request behind the turns i
 a busy bot would answer Meta in seconds (measured: p99 5.9 s during a burst). Turns therefore run
 on this loop, in this thread; the server's loop only records webhooks and answers them. Rasa
 creates its HTTP sessions per call and our stores are thread-safe, so a turn runs the same here.
-
-The thread also yields the CPU to the acknowledgements (`niceness`, setting `turn_niceness`): on a
-saturated machine the turns are the work that may wait, the webhook front's answers to Meta are
-not (a late answer is redelivered, and its message recorded twice over). Linux schedules each
-thread with its own nice value, so only this thread is lowered, not the Rasa server's own loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
-import sys
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
@@ -25,26 +17,10 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-logger = logging.getLogger(__name__)
-
-
-def lower_this_threads_priority(niceness: int) -> bool:
-    """Add `niceness` to the calling thread's nice value (Linux: per thread); False where the
-    platform cannot lower one thread alone, and nothing changes there."""
-    if niceness == 0:
-        return True
-    if not sys.platform.startswith("linux"):
-        return False
-    thread = threading.get_native_id()
-    current = os.getpriority(os.PRIO_PROCESS, thread)
-    os.setpriority(os.PRIO_PROCESS, thread, min(current + niceness, 19))
-    return True
-
 
 class TurnThread:
-    def __init__(self, name: str = "whatsapp-turns", *, niceness: int = 0) -> None:
+    def __init__(self, name: str = "whatsapp-turns") -> None:
         self.loop = asyncio.new_event_loop()
-        self._niceness = niceness
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
@@ -52,8 +28,6 @@ class TurnThread:
             self._thread.start()
 
     def _run(self) -> None:
-        if not lower_this_threads_priority(self._niceness):
-            logger.info("whatsapp.turns.niceness_unsupported platform=%s", sys.platform)
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()
 

@@ -72,11 +72,6 @@ def test_all_options():
     assert config.request_timeout_seconds == 2.5
 
 
-def test_turn_niceness_defaults_to_five_and_zero_keeps_the_servers_priority():
-    assert WhatsAppConfig.from_credentials(BASE, {}).turn_niceness == 5
-    assert WhatsAppConfig.from_credentials({**BASE, "turn_niceness": "0"}, {}).turn_niceness == 0
-
-
 def test_the_webhook_front_is_off_unless_a_port_is_set():
     plain = WhatsAppConfig.from_credentials(BASE, {})
     assert (plain.webhook_port, plain.webhook_host) == (None, "0.0.0.0")
@@ -146,9 +141,6 @@ def _error(creds, env=None) -> WhatsAppConfigError:
         ({"webhook_processes": 9}, "webhook_processes", "between 0 and 8"),
         ({"webhook_processes": -1}, "webhook_processes", "between 0 and 8"),
         ({"webhook_processes": "two"}, "webhook_processes", "between 0 and 8"),
-        ({"turn_niceness": 20}, "turn_niceness", "between 0 and 19"),
-        ({"turn_niceness": -5}, "turn_niceness", "between 0 and 19"),
-        ({"turn_niceness": "low"}, "turn_niceness", "between 0 and 19"),
         ({"webhook_port": 0}, "webhook_port", "between 1 and 65535"),
         ({"webhook_port": 70000}, "webhook_port", "between 1 and 65535"),
         ({"webhook_port": "http"}, "webhook_port", "between 1 and 65535"),
