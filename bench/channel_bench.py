@@ -300,6 +300,8 @@ def main() -> int:
         flags += f" --postgres {args.postgres}"
     if args.webhook_processes is not None:
         flags += f" --webhook-processes {args.webhook_processes}"
+    if args.senders is not None:
+        flags += f" --senders {args.senders}"
     if args.rounds != 3 and not args.quick:
         flags += f" --rounds {args.rounds}"
     command = f".venv/bin/python bench/channel_bench.py{flags}"

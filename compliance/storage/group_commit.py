@@ -140,7 +140,7 @@ class GroupCommitter(Generic[T, R]):
             self.items += len(batch)
             for ticket in batch:
                 if not ticket.done:  # the leader itself was interrupted
-                    ticket.error = RuntimeError("audit append interrupted before its commit")
+                    ticket.error = RuntimeError("write interrupted before its commit")
                     ticket.done = True
 
     def _settle(self, ticket: _Ticket[T, R]) -> None:
