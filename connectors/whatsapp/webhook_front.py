@@ -7,8 +7,9 @@ during a burst, the worker idle most of the time. Here the acknowledgement never
 this process verifies, records into the inbox and answers, on an event loop that does nothing
 else, and tells the Rasa server which messages to run through a pipe. The pipe is only a
 doorbell: the inbox is the record, and the turn queue's sweep finds whatever a lost doorbell
-missed (after a crash of either side, say). It calls nothing else: marking each message read
-from here was tried, and its Graph calls pushed the acknowledgements' p99 to 341 ms in a burst.
+missed (after a crash of either side, say, or a ring dropped because the server was not
+reading: doorbell.py). It calls nothing else: marking each message read from here was tried,
+and its Graph calls pushed the acknowledgements' p99 to 341 ms in a burst.
 
 Routes, at the same paths as the Rasa server's channel so that a proxy can send Meta's callback
 path here and everything else to Rasa:
@@ -35,6 +36,7 @@ from typing import Any
 from aiohttp import web
 
 from connectors.server_heap import freeze_loaded_heap
+from connectors.whatsapp.doorbell import Doorbell
 from connectors.whatsapp.signature import SIGNATURE_HEADER, check_verify_token
 from connectors.whatsapp.webhook_receiver import WebhookReceiver
 
@@ -115,7 +117,7 @@ def run_front(
     except Exception as exc:  # our errors name the setting and never hold a value
         doorbell.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
-    app = front_app(receiver, config.verify_token, doorbell.send)
+    app = front_app(receiver, config.verify_token, Doorbell(doorbell).ring)
     # What the front keeps for its life, out of the collector's reach: a full collection of it
     # took about 40 ms, every acknowledgement in flight waiting (connectors/server_heap.py).
     freeze_loaded_heap()

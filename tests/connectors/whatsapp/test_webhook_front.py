@@ -5,6 +5,7 @@ refuses to start with its reason, comes back when it dies, and never outlives it
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import signal
 import socket
@@ -161,6 +162,40 @@ def test_a_front_that_dies_is_replaced_and_rings_again(running) -> None:
     answer = post(url, TEXT_WEBHOOK.read_bytes().replace(b"wamid.", b"wamid.again"))
     assert answer.status_code == 200 and answer.json()["accepted"] == 1
     assert len(doorbell.wait()) == 1
+
+
+def test_a_server_that_stops_reading_does_not_stop_the_acknowledgements(database) -> None:
+    """The server's listener stuck (a stopped or far-behind server): once the pipe is full, the
+    front drops rings instead of waiting, keeps answering Meta, and records every message for
+    the sweep; the rings that fit arrive whole once the server reads again."""
+    stuck = threading.Event()
+    doorbell = Doorbell()
+
+    def stuck_server(recorded: list[tuple[int, str]]) -> None:
+        doorbell(recorded)
+        stuck.wait(60)
+
+    port = free_port()
+    front = WebhookFront(credentials(port), stuck_server)
+    start(front)
+    try:
+        assert front._doorbell is not None
+        # The smallest pipe Linux allows (a page), so that a few dozen rings fill it.
+        fcntl.fcntl(front._doorbell.fileno(), fcntl.F_SETPIPE_SZ, 4096)
+        raw = TEXT_WEBHOOK.read_bytes()
+        url = f"http://127.0.0.1:{port}"
+        sent = 150
+        for n in range(sent):
+            answer = post(url, raw.replace(b"wamid.", f"wamid.full{n}.".encode()))
+            assert answer.status_code == 200 and answer.json()["accepted"] == 1, n
+        assert inbox_rows(database) == sent
+    finally:
+        stuck.set()
+        time.sleep(0.5)
+        front.stop()
+    rung = [seq for ring in doorbell.rings for seq, _ in ring]
+    assert 1 <= len(rung) < sent, "the pipe never filled: the test proves nothing"
+    assert rung == sorted(set(rung))
 
 
 def test_a_port_in_use_stops_the_start_with_the_port(database) -> None:
