@@ -17,7 +17,6 @@ turn queue through a pipe. This server's own route stays as a fallback.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
@@ -41,6 +40,7 @@ from connectors.whatsapp.inbox import Inbox, InboxItem
 from connectors.whatsapp.media_download import MediaDownloader
 from connectors.whatsapp.output_channel import WhatsAppOutput
 from connectors.whatsapp.receiver_pool import ReceiverPool
+from connectors.whatsapp.sending import LocalSender, Sender
 from connectors.whatsapp.signature import SIGNATURE_HEADER, check_verify_token
 from connectors.whatsapp.turn_queue import TurnQueue
 from connectors.whatsapp.turn_thread import TurnThread
@@ -121,7 +121,16 @@ class WhatsAppInput(InputChannel):
     def get_output_channel(self) -> WhatsAppOutput:
         """For Rasa's HTTP API (e.g. triggering an intent), on the server's loop: that loop's
         client, made once (the turns' client lives on the turn loop); both share the pacer."""
-        return WhatsAppOutput(self.graphs.for_this_loop(), self.gate, self.inbox)
+        return WhatsAppOutput(
+            self.graphs.for_this_loop(), self.gate, self.inbox, sender=self._sender()
+        )
+
+    def _local_sender(self) -> LocalSender:
+        return LocalSender(self.graphs.for_this_loop(), self.gate)
+
+    def _sender(self) -> Sender:
+        """Through the front when it runs (sending.py says why), else from this loop."""
+        return self.front.orders if self.front is not None else self._local_sender()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("whatsapp_webhook", __name__)
@@ -155,7 +164,9 @@ class WhatsAppInput(InputChannel):
             await self.receivers.start()
             if self.config.webhook_port is not None:
                 self.front = WebhookFront(
-                    self.credentials, lambda recorded: turns.call(submit_all, recorded)
+                    self.credentials,
+                    lambda recorded: turns.call(submit_all, recorded),
+                    local_sender=self._local_sender,
                 )
                 await self.front.start()
 
@@ -220,9 +231,10 @@ class WhatsAppInput(InputChannel):
             turn's events (see turn_writes.py), else the queue completes it."""
             payload = item.payload  # audited when claimed (_claim_and_audit)
             graph = self.graphs.for_this_loop()
+            sender = self._sender()
             recipient = self.gate.recipient(item.subject)
             # Best effort, and off the turn's path: blue ticks must not delay the reply.
-            asyncio.get_running_loop().create_task(_mark_read(graph, payload["message_id"]))
+            sender.mark_read(payload["message_id"])
             metadata = payload["metadata"]
             if self.media is not None:  # here, in the turn: the webhook's answer stays fast
                 metadata = await self.media.attach(graph, item.subject, metadata)
@@ -233,7 +245,9 @@ class WhatsAppInput(InputChannel):
                 await on_new_message(
                     UserMessage(
                         text=payload["text"],
-                        output_channel=WhatsAppOutput(graph, self.gate, self.inbox, recipient),
+                        output_channel=WhatsAppOutput(
+                            graph, self.gate, self.inbox, recipient, sender
+                        ),
                         sender_id=item.subject,
                         input_channel=self.name(),
                         message_id=message_id,
@@ -246,9 +260,3 @@ class WhatsAppInput(InputChannel):
 
         return run_turn
 
-
-async def _mark_read(graph: GraphClient, message_id: str) -> None:
-    try:
-        await graph.mark_read(message_id)
-    except Exception as exc:  # a missing blue tick is not worth failing a turn
-        logger.info("whatsapp.mark_read.failed error=%s", type(exc).__name__)

@@ -62,3 +62,15 @@ class Doorbell:
             if self.dropped:
                 logger.info("whatsapp.webhook_front.doorbell_clear dropped=%d", self.dropped)
                 self.dropped = 0
+
+    def answer(self, message: tuple[object, ...]) -> bool:
+        """Another kind of message on the same pipe (a send's confirmation: front_sending.py),
+        from another thread: one atomic write, so it never tears a ring. False when the pipe is
+        full: the caller tries again, as a confirmation must not be dropped."""
+        frame = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        assert len(frame) <= ATOMIC_PAYLOAD_BYTES, "a confirmation is a few dozen bytes"
+        try:
+            self._connection.send_bytes(frame)
+        except BlockingIOError:
+            return False
+        return True

@@ -1,5 +1,6 @@
 """Rasa's OutputChannel for WhatsApp: every bot message passes the compliance gate, is rendered
-within WhatsApp's limits and sent through the Graph client.
+within WhatsApp's limits and sent through the Graph client, here or by the webhook front
+(sending.py).
 
 Rasa calls `send_response` once per bot utterance with the pseudonym as recipient id; the phone
 number is resolved through the vault only here, at the last moment, and never logged.
@@ -24,6 +25,7 @@ from connectors.whatsapp.graph_errors import GraphError
 from connectors.whatsapp.inbox import Inbox
 from connectors.whatsapp.outbound_rendering import Recipient, UnrenderableResponse, render_response
 from connectors.whatsapp.sender_identity import IdentifierKind, SubjectIdentifier
+from connectors.whatsapp.sending import LocalSender, Sender
 from connectors.whatsapp.templates import template_message
 
 logger = logging.getLogger(__name__)
@@ -46,13 +48,16 @@ class WhatsAppOutput(OutputChannel):
         gate: Gate,
         inbox: Inbox,
         recipient: SubjectIdentifier | None = None,
+        sender: Sender | None = None,
     ) -> None:
         """`recipient`: resolved at the start of the turn, so that the last message of an
-        erasure (whose vault entry is gone by then) still reaches the person who asked."""
+        erasure (whose vault entry is gone by then) still reaches the person who asked.
+        `sender`: who sends the rendered bodies (sending.py); default: `graph`, here."""
         self._graph = graph
         self._gate = gate
         self._inbox = inbox
         self._recipient = recipient
+        self._sender = sender or LocalSender(graph, gate)
 
     def _resolve(self, subject: str) -> SubjectIdentifier:
         if self._recipient is None:
@@ -87,30 +92,7 @@ class WhatsAppOutput(OutputChannel):
             if message.get("buttons") or rendered.numbered_choices:
                 self._inbox.save_choices(recipient_id, rendered.numbered_choices)
             bodies = rendered.bodies
-        await self._send_all(recipient_id, bodies, utter_action)
-
-    async def _send_all(
-        self, recipient_id: str, bodies: list[dict[str, Any]], utter_action: str | None
-    ) -> None:
-        for body in bodies:
-            try:
-                result = await self._graph.send(body, pacing_key=recipient_id)
-            except GraphError as exc:
-                # Typed by Meta's code: the gate turns 131047/131050 into state, audits the rest.
-                self._gate.on_send_failed(recipient_id, exc.code, type(exc).__name__)
-                logger.warning(
-                    "whatsapp.send.failed subject=%s code=%s error=%s",
-                    recipient_id,
-                    exc.code,
-                    type(exc).__name__,
-                )
-                return
-            self._gate.on_outbound(
-                recipient_id,
-                str(body.get("type", "unknown")),
-                self._gate.keyed_hash("message_id", result.message_id),
-                utter_action,
-            )
+        await self._sender.send_all(recipient_id, bodies, utter_action)
 
     async def _send_export(self, recipient_id: str, pointer: Any) -> None:
         """Open the sealed export, upload it, send it as a document, delete the file."""
@@ -135,4 +117,4 @@ class WhatsAppOutput(OutputChannel):
         export.path.unlink(missing_ok=True)
         envelope = recipient_for(self._resolve(recipient_id)).envelope("document")
         body = document_body(envelope, media_id, export.filename)
-        await self._send_all(recipient_id, [body], EXPORT_DOCUMENT)
+        await self._sender.send_all(recipient_id, [body], EXPORT_DOCUMENT)

@@ -8,7 +8,10 @@ this process verifies, records into the inbox and answers, on an event loop that
 else, and tells the Rasa server which messages to run through a pipe. The pipe is only a
 doorbell: the inbox is the record, and the turn queue's sweep finds whatever a lost doorbell
 missed (after a crash of either side, say, or a ring dropped because the server was not
-reading: doorbell.py). It calls nothing else: marking each message read from here was tried,
+reading: doorbell.py). On a thread and event loop of their own, it also performs the server's
+send orders (front_sending.py): the replies' and blue ticks' Graph calls and their audit entries,
+so that their CPU is spent on this process's core rather than under the turns' interpreter lock.
+Never on the acknowledging loop: marking each message read from there was tried (session 7),
 and its Graph calls pushed the acknowledgements' p99 to 341 ms in a burst.
 
 Routes, at the same paths as the Rasa server's channel so that a proxy can send Meta's callback
@@ -35,8 +38,10 @@ from typing import Any
 
 from aiohttp import web
 
+from connectors.event_loop import use_fast_event_loop
 from connectors.server_heap import freeze_loaded_heap
 from connectors.whatsapp.doorbell import Doorbell
+from connectors.whatsapp.front_sending import FrontSending
 from connectors.whatsapp.signature import SIGNATURE_HEADER, check_verify_token
 from connectors.whatsapp.webhook_receiver import WebhookReceiver
 
@@ -97,12 +102,14 @@ def front_app(receiver: WebhookReceiver, verify_token: Any, notify: Notify) -> w
 def run_front(
     credentials: Mapping[str, Any] | None,
     doorbell: Connection,
+    orders: Connection,
     log_level: int,
     parent_pid: int,
 ) -> None:
     """The child process's entry point (spawned). Sends ("ready", pid) once listening, or
     ("failed", reason) and returns; then one list of (seq, subject) per webhook that recorded
-    something new. Ends when its parent does."""
+    something new, and a confirmation per send order read from `orders` (front_sending.py).
+    Ends when its parent does."""
     # Ctrl-C reaches the whole process group: the Rasa server stops this process itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -117,10 +124,13 @@ def run_front(
     except Exception as exc:  # our errors name the setting and never hold a value
         doorbell.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
-    app = front_app(receiver, config.verify_token, Doorbell(doorbell).ring)
+    ringer = Doorbell(doorbell)
+    app = front_app(receiver, config.verify_token, ringer.ring)
+    FrontSending(config, gate, orders, ringer).start()
     # What the front keeps for its life, out of the collector's reach: a full collection of it
     # took about 40 ms, every acknowledgement in flight waiting (connectors/server_heap.py).
     freeze_loaded_heap()
+    use_fast_event_loop()
     asyncio.run(_serve(app, config.webhook_host, config.webhook_port, doorbell, parent_pid))
 
 

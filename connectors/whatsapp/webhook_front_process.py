@@ -3,9 +3,11 @@
 `start()` spawns the front and returns once it listens, or raises WebhookWorkersFailed with the
 front's own reason (a setting by name, a port in use): the server must not run half-configured.
 A thread then waits on the doorbell pipe and hands each batch of recorded messages to
-`on_recorded` (the channel submits them to the turn queue). If the front dies, the pipe ends:
-the thread logs it and starts a new front; what the dead one had recorded is in the inbox, where
-the turn queue's sweep finds it, and what it had not acknowledged Meta redelivers.
+`on_recorded` (the channel submits them to the turn queue), and each send confirmation to
+`orders` (front_orders.py: the server's replies go out through the front). If the front dies,
+the pipe ends: the thread logs it, fails the orders in flight over to local sends, and starts a
+new front; what the dead one had recorded is in the inbox, where the turn queue's sweep finds it,
+and what it had not acknowledged Meta redelivers.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from connectors.whatsapp.front_orders import SENT, FrontOrders
 from connectors.whatsapp.receiver_pool import WebhookWorkersFailed
+from connectors.whatsapp.sending import Sender
 from connectors.whatsapp.webhook_front import run_front
 
 logger = logging.getLogger(__name__)
@@ -39,8 +43,11 @@ class WebhookFront:
         *,
         start_timeout: float = 120.0,
         restart_pause: float = 5.0,
+        local_sender: Callable[[], Sender] | None = None,
     ) -> None:
+        """`local_sender`: what sends while there is no front (see front_orders.py)."""
         self._credentials = dict(credentials or {})
+        self.orders = FrontOrders(local_sender)
         self._on_recorded = on_recorded
         self._start_timeout = start_timeout
         self._restart_pause = restart_pause
@@ -62,6 +69,7 @@ class WebhookFront:
 
     def stop(self) -> None:
         self._stopping.set()
+        self.orders.detach()
         self._end_process()  # ends the pipe, which ends the listener
         if self._listener is not None:
             self._listener.join(timeout=5)
@@ -70,11 +78,13 @@ class WebhookFront:
 
     def _launch(self) -> None:
         doorbell, child_end = _CONTEXT.Pipe(duplex=False)
+        orders_end, orders = _CONTEXT.Pipe(duplex=False)
         process = _CONTEXT.Process(
             target=run_front,
             args=(
                 self._credentials,
                 child_end,
+                orders_end,
                 logging.getLogger().getEffectiveLevel(),
                 os.getpid(),
             ),
@@ -83,12 +93,15 @@ class WebhookFront:
         )
         process.start()
         child_end.close()  # so that the pipe ends when the child does
+        orders_end.close()
         reason = _first_word(doorbell, process, self._start_timeout)
         if reason is not None:
             doorbell.close()
+            orders.close()
             raise WebhookWorkersFailed(f"the WhatsApp webhook front could not start: {reason}")
         old = self._doorbell
         self._process, self._doorbell = process, doorbell
+        self.orders.attach(orders)
         if old is not None:
             old.close()
 
@@ -102,7 +115,11 @@ class WebhookFront:
                     return
                 exit_code = self._process.exitcode if self._process is not None else None
                 logger.error("whatsapp.webhook_front.died exit_code=%s", exit_code)
+                self.orders.detach()
                 self._relaunch_until_up()
+                continue
+            if isinstance(recorded, tuple) and recorded[0] == SENT:
+                self.orders.settle(recorded[1], recorded[2])
                 continue
             try:
                 self._on_recorded(recorded)

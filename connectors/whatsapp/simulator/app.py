@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from connectors.event_loop import use_fast_event_loop
 from connectors.whatsapp.simulator import webhooks as wh
 from connectors.whatsapp.simulator.config import SimConfig
 from connectors.whatsapp.simulator.delivery import WebhookSender
@@ -182,5 +183,6 @@ def run(config: SimConfig) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logger.info("simulator listening on %s:%d (callback %s)", config.host, config.port,
                 "configured" if config.callback_url else "not configured")
+    use_fast_event_loop()
     web.run_app(build_app(config), host=config.host, port=config.port, print=None,
                 access_log=None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import os
 import signal
 import socket
@@ -20,8 +21,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from compliance.audit.reader import iter_entries
+from compliance.context import build_context
 from compliance.storage import create_engine_from_url
 from connectors.whatsapp.receiver_pool import WebhookWorkersFailed
+from connectors.whatsapp.simulator import SimConfig, build_app
+from connectors.whatsapp.simulator.testing import serve_app
 from connectors.whatsapp.simulator.webhooks import sign
 from connectors.whatsapp.webhook_front import HEALTH_PATH, WEBHOOK_PATH
 from connectors.whatsapp.webhook_front_process import WebhookFront
@@ -196,6 +201,73 @@ def test_a_server_that_stops_reading_does_not_stop_the_acknowledgements(database
     rung = [seq for ring in doorbell.rings for seq, _ in ring]
     assert 1 <= len(rung) < sent, "the pipe never filled: the test proves nothing"
     assert rung == sorted(set(rung))
+
+
+@pytest.fixture
+def graph_simulator() -> Iterator[str]:
+    """The Cloud API simulator on a thread of its own; the front's Graph calls go there."""
+    loop = asyncio.new_event_loop()
+    # No window rule: these tests send to users who never wrote (no callback to write through).
+    app = build_app(SimConfig(port=0, access_token="token", status_delay=60, enforce_window=False))
+    runner, port = loop.run_until_complete(serve_app(app))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+def audit_entries(url: str) -> list[tuple[str, dict]]:
+    return [
+        (entry.kind, json.loads(entry.attributes))
+        for entry in iter_entries(create_engine_from_url(url))
+        if entry.kind in ("outbound_message", "delivery_status")
+    ]
+
+
+@pytest.mark.parametrize("text", ["your order ships tomorrow", ""], ids=["sent", "refused"])
+def test_the_front_sends_the_servers_orders_and_audits_them(
+    database, graph_simulator, text: str
+) -> None:
+    """A reply the server orders leaves from the front, and Meta's (the simulator's) answer is
+    audited there: the message id of one it accepted, the error code of one it refused (an
+    empty text: code 131009). Either way the turn's await ends, as after a local send."""
+    user = "447700900123"
+    subject = build_context(os.environ, component="cli").vault.register("phone", "+" + user)
+    front = WebhookFront(credentials(free_port(), api_base_url=graph_simulator), Doorbell())
+    start(front)
+    body = {"messaging_product": "whatsapp", "to": user, "type": "text", "text": {"body": text}}
+    try:
+        asyncio.run(asyncio.wait_for(front.orders.send_all(subject, [body], "utter_eta"), 20))
+    finally:
+        front.stop()
+    got = httpx.get(f"{graph_simulator}/_sim/users/{user}/messages", timeout=10).json()
+    [(kind, attributes)] = audit_entries(database)
+    if text:
+        assert [m["body"]["text"]["body"] for m in got["messages"]] == [text]
+        assert kind == "outbound_message" and attributes["response"] == "utter_eta"
+    else:
+        assert got["messages"] == []
+        assert kind == "delivery_status" and attributes["error_code"] == 131009
+
+
+def test_a_blue_tick_ordered_from_the_server_reaches_meta(database, graph_simulator) -> None:
+    front = WebhookFront(credentials(free_port(), api_base_url=graph_simulator), Doorbell())
+    start(front)
+    try:
+        front.orders.mark_read("wamid.HBgLMTU1NTA3ODM4ODEVAgASGBQzQTdCNTg5RjBEMkE3RUE5QkYzRQA=")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            stats = httpx.get(f"{graph_simulator}/_sim/stats", timeout=10).json()
+            if stats["marked_read"]:
+                break
+            time.sleep(0.1)
+    finally:
+        front.stop()
+    assert stats["marked_read"] == 1
 
 
 def test_a_port_in_use_stops_the_start_with_the_port(database) -> None:
