@@ -31,10 +31,13 @@ class FrontSending:
     def __init__(
         self, config: WhatsAppConfig, gate: Gate, orders: Connection, doorbell: Doorbell
     ) -> None:
-        self._config = config
+        """Built before the front says it is ready, so that a pacing setting Redis refuses
+        stops the start by name (graph_clients.pacer_for), as it would in the server."""
         self._gate = gate
         self._orders = orders
         self._doorbell = doorbell
+        pacer = pacer_for(config, lambda recipient: gate.keyed_hash("pacing", recipient))
+        self._graph = graph_client_for(config, pacer)  # its connections open on first use
         self._thread = threading.Thread(
             target=self._run, name="whatsapp-front-sending", daemon=True
         )
@@ -45,10 +48,6 @@ class FrontSending:
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
-        pacer = pacer_for(
-            self._config, lambda recipient: self._gate.keyed_hash("pacing", recipient)
-        )
-        self._graph = graph_client_for(self._config, pacer)
         loop.add_reader(self._orders.fileno(), self._take_orders, loop)
         loop.run_forever()
 

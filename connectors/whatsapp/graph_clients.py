@@ -7,6 +7,10 @@ per call would leak a pool per request and, worse, a pacer per request that know
 turns' sends. So each loop gets one client, created on first use and closed at shutdown on its
 own loop, and every client books on the channel's single pacer (and, with Redis, on the pacer
 every server shares), so the business number's rate holds however the messages leave.
+With the webhook front running, every message leaves from there instead, through its own
+client and pacer (front_sending.py); the server's clients then fetch and upload media, and send
+only while the front restarts (a few seconds in which the two pacers do not know of each other,
+unless both book on Redis).
 """
 
 from __future__ import annotations

@@ -121,12 +121,13 @@ def run_front(
         config = WhatsAppConfig.from_credentials(credentials, os.environ)
         gate = ComplianceGate.from_environment(os.environ)
         receiver = WebhookReceiver(config, gate, Inbox(gate.engine, gate))
+        ringer = Doorbell(doorbell)
+        sending = FrontSending(config, gate, orders, ringer)
     except Exception as exc:  # our errors name the setting and never hold a value
         doorbell.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
-    ringer = Doorbell(doorbell)
     app = front_app(receiver, config.verify_token, ringer.ring)
-    FrontSending(config, gate, orders, ringer).start()
+    sending.start()
     # What the front keeps for its life, out of the collector's reach: a full collection of it
     # took about 40 ms, every acknowledgement in flight waiting (connectors/server_heap.py).
     freeze_loaded_heap()
