@@ -12,7 +12,8 @@ own thread and event loop (turn_thread) so that a busy bot never delays the answ
 With `webhook_port` set, the same routes are also served by the webhook front, a process of its
 own (webhook_front.py): Meta's callback goes there (through a proxy, at the same path), the
 front records and answers without ever waiting for this server's interpreter, and rings the
-turn queue through a pipe. This server's own route stays as a fallback.
+turn queue through a pipe. It also sends the turns' replies and blue ticks, which this server
+orders through a second pipe (sending.py). This server's own route stays as a fallback.
 """
 
 from __future__ import annotations
@@ -119,8 +120,9 @@ class WhatsAppInput(InputChannel):
         return graph_client_for(self.config, self.graphs.pacer)
 
     def get_output_channel(self) -> WhatsAppOutput:
-        """For Rasa's HTTP API (e.g. triggering an intent), on the server's loop: that loop's
-        client, made once (the turns' client lives on the turn loop); both share the pacer."""
+        """For Rasa's HTTP API (e.g. triggering an intent), on the server's loop: its messages
+        go through the front like the turns' (or, without one, through that loop's client, made
+        once, on the channel's one pacer)."""
         return WhatsAppOutput(
             self.graphs.for_this_loop(), self.gate, self.inbox, sender=self._sender()
         )
