@@ -41,6 +41,7 @@ from connectors.whatsapp.inbox import Inbox, InboxItem
 from connectors.whatsapp.media_download import MediaDownloader
 from connectors.whatsapp.output_channel import WhatsAppOutput
 from connectors.whatsapp.receiver_pool import ReceiverPool
+from connectors.whatsapp.retry_policy import DEFAULT_CAP, DEFAULT_MAX_ATTEMPTS
 from connectors.whatsapp.sending import LocalSender, Sender
 from connectors.whatsapp.signature import SIGNATURE_HEADER, check_verify_token
 from connectors.whatsapp.turn_queue import TurnQueue
@@ -52,6 +53,8 @@ logger = logging.getLogger(__name__)
 
 # How long a thread may hold the interpreter lock while another waits (Python's default: 5 ms).
 SWITCH_INTERVAL_SECONDS = 0.0005
+# Beyond the Graph client's own worst case, before an unconfirmed send order is sent from here.
+_CONFIRMATION_MARGIN_SECONDS = 60.0
 
 
 class WhatsAppInput(InputChannel):
@@ -130,6 +133,12 @@ class WhatsAppInput(InputChannel):
     def _local_sender(self) -> LocalSender:
         return LocalSender(self.graphs.for_this_loop(), self.gate)
 
+    def _confirm_within(self, bodies: int) -> float:
+        """Longer than the front's Graph client can take to send `bodies` messages: every
+        attempt timing out, each retry after the longest backoff (retry_policy.py)."""
+        per_body = DEFAULT_MAX_ATTEMPTS * (self.config.request_timeout_seconds + DEFAULT_CAP)
+        return _CONFIRMATION_MARGIN_SECONDS + bodies * per_body
+
     def _sender(self) -> Sender:
         """Through the front when it runs (sending.py says why), else from this loop."""
         return self.front.orders if self.front is not None else self._local_sender()
@@ -169,6 +178,7 @@ class WhatsAppInput(InputChannel):
                     self.credentials,
                     lambda recorded: turns.call(submit_all, recorded),
                     local_sender=self._local_sender,
+                    confirm_within=self._confirm_within,
                 )
                 await self.front.start()
 
@@ -261,4 +271,3 @@ class WhatsAppInput(InputChannel):
             return not left_to_us
 
         return run_turn
-

@@ -8,7 +8,9 @@ other core (sending.py says why).
 
 If the front ends with orders in flight, nobody knows whether Meta got them: they are sent
 again from here, as the Graph client retries a lost answer (a rare duplicate rather than a lost
-reply: graph_client.py). While there is no front (starting, restarting), sends are local.
+reply: graph_client.py). The same for an order not confirmed within `confirm_within` seconds
+(longer than the Graph client's retries can take), so that a front alive but wedged cannot hold
+a turn forever. While there is no front (starting, restarting), sends are local.
 """
 
 from __future__ import annotations
@@ -45,8 +47,15 @@ class FrontSendFailed(Exception):
 class FrontOrders:
     """A `Sender` whose work the front does; `local()` builds the sender used without one."""
 
-    def __init__(self, local: Callable[[], Sender] | None = None) -> None:
+    def __init__(
+        self,
+        local: Callable[[], Sender] | None = None,
+        confirm_within: Callable[[int], float] | None = None,
+    ) -> None:
+        """`confirm_within(n)`: how long an order of n bodies may go unconfirmed (None: no
+        limit)."""
         self._local = local
+        self._confirm_within = confirm_within
         self._lock = threading.Lock()  # the turn loop and the server's loop both send
         self._connection: Connection | None = None
         self._pending: dict[int, asyncio.Future[str | None]] = {}
@@ -80,10 +89,16 @@ class FrontOrders:
         if not self._order(future, SEND, subject, bodies, utter_action):
             await self._send_here(subject, bodies, utter_action)
             return
+        limit = None if self._confirm_within is None else self._confirm_within(len(bodies))
         try:
-            error = await future
-        except FrontSendLost:
-            logger.warning("whatsapp.send.front_lost subject=%s (sending from here)", subject)
+            error = await asyncio.wait_for(future, limit)
+        except (FrontSendLost, asyncio.TimeoutError) as exc:
+            self._forget(future)
+            logger.warning(
+                "whatsapp.send.front_%s subject=%s (sending from here)",
+                "lost" if isinstance(exc, FrontSendLost) else "unconfirmed",
+                subject,
+            )
             await self._send_here(subject, bodies, utter_action)
             return
         if error is not None:
@@ -113,6 +128,12 @@ class FrontOrders:
                 del self._pending[order_id]
                 return False
             return True
+
+    def _forget(self, future: asyncio.Future[str | None]) -> None:
+        with self._lock:
+            for order_id, pending in list(self._pending.items()):
+                if pending is future:
+                    del self._pending[order_id]
 
     async def _send_here(
         self, subject: str, bodies: list[dict[str, Any]], utter_action: str | None

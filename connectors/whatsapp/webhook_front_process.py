@@ -44,10 +44,12 @@ class WebhookFront:
         start_timeout: float = 120.0,
         restart_pause: float = 5.0,
         local_sender: Callable[[], Sender] | None = None,
+        confirm_within: Callable[[int], float] | None = None,
     ) -> None:
-        """`local_sender`: what sends while there is no front (see front_orders.py)."""
+        """`local_sender`: what sends while there is no front; `confirm_within`: how long a
+        send order may go unconfirmed (front_orders.py)."""
         self._credentials = dict(credentials or {})
-        self.orders = FrontOrders(local_sender)
+        self.orders = FrontOrders(local_sender, confirm_within)
         self._on_recorded = on_recorded
         self._start_timeout = start_timeout
         self._restart_pause = restart_pause

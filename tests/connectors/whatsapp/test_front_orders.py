@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from multiprocessing import Pipe
 from typing import Any
 
@@ -36,11 +37,13 @@ class LocalSends:
         self.read.append(message_id)
 
 
-def front_that(answer: Any) -> tuple[FrontOrders, LocalSends, list[tuple[Any, ...]]]:
+def front_that(
+    answer: Any, confirm_within: Any = None
+) -> tuple[FrontOrders, LocalSends, list[tuple[Any, ...]]]:
     """FrontOrders on a real pipe, read by a thread standing in for the front: `answer(orders,
     order)` says what it does with each order."""
     local = LocalSends()
-    orders = FrontOrders(lambda: local)
+    orders = FrontOrders(lambda: local, confirm_within)
     reader, writer = Pipe(duplex=False)
     orders.attach(writer)
     seen: list[tuple[Any, ...]] = []
@@ -97,6 +100,22 @@ def test_orders_in_flight_when_the_front_ends_are_sent_from_here() -> None:
     asyncio.run(scenario())
     assert len(seen) == 1
     assert local.sent == [("wa_subject", [BODY], "utter_greet")]
+
+
+def test_an_order_a_wedged_front_never_confirms_is_sent_from_here_in_time() -> None:
+    limits: list[int] = []
+
+    def confirm_within(bodies: int) -> float:
+        limits.append(bodies)
+        return 0.3
+
+    orders, local, seen = front_that(lambda o, order: None, confirm_within)
+    started = time.monotonic()
+    asyncio.run(orders.send_all("wa_subject", [BODY, BODY], "utter_greet"))
+    assert 0.3 <= time.monotonic() - started < 5
+    assert limits == [2] and len(seen) == 1
+    assert local.sent == [("wa_subject", [BODY, BODY], "utter_greet")]
+    orders.settle(1, None)  # a confirmation arriving after all finds nothing to settle
 
 
 def test_without_a_front_sends_and_blue_ticks_are_local() -> None:
