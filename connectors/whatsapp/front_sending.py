@@ -38,6 +38,7 @@ class FrontSending:
         self._doorbell = doorbell
         pacer = pacer_for(config, lambda recipient: gate.keyed_hash("pacing", recipient))
         self._graph = graph_client_for(config, pacer)  # its connections open on first use
+        self._tasks: set[asyncio.Task[None]] = set()
         self._thread = threading.Thread(
             target=self._run, name="whatsapp-front-sending", daemon=True
         )
@@ -55,7 +56,9 @@ class FrontSending:
         try:
             while self._orders.poll():
                 order = self._orders.recv()
-                loop.create_task(self._perform(order))
+                task = loop.create_task(self._perform(order))
+                self._tasks.add(task)  # a task nobody holds may be collected mid-flight
+                task.add_done_callback(self._tasks.discard)
         except (EOFError, OSError):  # the server is gone; the front follows within a second
             loop.remove_reader(self._orders.fileno())
 
