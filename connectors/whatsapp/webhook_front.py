@@ -113,6 +113,8 @@ def run_front(
     # Ctrl-C reaches the whole process group: the Rasa server stops this process itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Before any loop is made: the sending thread makes its own as soon as it starts.
+    use_fast_event_loop()
     try:
         from compliance.gate import ComplianceGate
         from connectors.whatsapp.config import WhatsAppConfig
@@ -131,7 +133,6 @@ def run_front(
     # What the front keeps for its life, out of the collector's reach: a full collection of it
     # took about 40 ms, every acknowledgement in flight waiting (connectors/server_heap.py).
     freeze_loaded_heap()
-    use_fast_event_loop()
     asyncio.run(_serve(app, config.webhook_host, config.webhook_port, doorbell, parent_pid))
 
 
