@@ -126,9 +126,8 @@ class WhatsAppInput(InputChannel):
         """For Rasa's HTTP API (e.g. triggering an intent), on the server's loop: its messages
         go through the front like the turns' (or, without one, through that loop's client, made
         once, on the channel's one pacer)."""
-        return WhatsAppOutput(
-            self.graphs.for_this_loop(), self.gate, self.inbox, sender=self._sender()
-        )
+        graph = self.graphs.for_this_loop()
+        return WhatsAppOutput(graph, self.gate, self.inbox, sender=self._sender(graph))
 
     def _local_sender(self) -> LocalSender:
         return LocalSender(self.graphs.for_this_loop(), self.gate)
@@ -139,9 +138,9 @@ class WhatsAppInput(InputChannel):
         per_body = DEFAULT_MAX_ATTEMPTS * (self.config.request_timeout_seconds + DEFAULT_CAP)
         return _CONFIRMATION_MARGIN_SECONDS + bodies * per_body
 
-    def _sender(self) -> Sender:
-        """Through the front when it runs (sending.py says why), else from this loop."""
-        return self.front.orders if self.front is not None else self._local_sender()
+    def _sender(self, graph: GraphClient) -> Sender:
+        """Through the front when it runs (sending.py says why), else with `graph`, here."""
+        return self.front.orders if self.front is not None else LocalSender(graph, self.gate)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("whatsapp_webhook", __name__)
@@ -243,7 +242,7 @@ class WhatsAppInput(InputChannel):
             turn's events (see turn_writes.py), else the queue completes it."""
             payload = item.payload  # audited when claimed (_claim_and_audit)
             graph = self.graphs.for_this_loop()
-            sender = self._sender()
+            sender = self._sender(graph)
             recipient = self.gate.recipient(item.subject)
             # Best effort, and off the turn's path: blue ticks must not delay the reply.
             sender.mark_read(payload["message_id"])

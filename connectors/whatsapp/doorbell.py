@@ -52,9 +52,7 @@ class Doorbell:
 
     def ring(self, recorded: Recorded) -> None:
         for frame, count in frames(recorded):
-            try:
-                self._connection.send_bytes(frame)
-            except BlockingIOError:
+            if not self._write(frame):
                 if not self.dropped:
                     logger.warning("whatsapp.webhook_front.doorbell_full (the sweep will run them)")
                 self.dropped += count
@@ -69,6 +67,10 @@ class Doorbell:
         full: the caller tries again, as a confirmation must not be dropped."""
         frame = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         assert len(frame) <= ATOMIC_PAYLOAD_BYTES, "a confirmation is a few dozen bytes"
+        return self._write(frame)
+
+    def _write(self, frame: bytes) -> bool:
+        """One atomic write of a frame within PIPE_BUF; False if the pipe has no room for it."""
         try:
             self._connection.send_bytes(frame)
         except BlockingIOError:

@@ -86,14 +86,16 @@ class FrontOrders:
         self, subject: str, bodies: list[dict[str, Any]], utter_action: str | None
     ) -> None:
         future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        if not self._order(future, SEND, subject, bodies, utter_action):
+        order_id = self._order(future, SEND, subject, bodies, utter_action)
+        if order_id is None:
             await self._send_here(subject, bodies, utter_action)
             return
         limit = None if self._confirm_within is None else self._confirm_within(len(bodies))
         try:
             error = await asyncio.wait_for(future, limit)
         except (FrontSendLost, asyncio.TimeoutError) as exc:
-            self._forget(future)
+            with self._lock:
+                self._pending.pop(order_id, None)
             logger.warning(
                 "whatsapp.send.front_%s subject=%s (sending from here)",
                 "lost" if isinstance(exc, FrontSendLost) else "unconfirmed",
@@ -106,34 +108,29 @@ class FrontOrders:
 
     def mark_read(self, message_id: str) -> None:
         with self._lock:
-            connection = self._connection
-            if connection is not None:
-                try:
-                    connection.send((READ, message_id))
-                    return
-                except OSError:
-                    pass  # the front is ending; its listener will detach it
-        if self._local is not None:
+            sent = self._write((READ, message_id))
+        if not sent and self._local is not None:
             self._local().mark_read(message_id)
 
-    def _order(self, future: asyncio.Future[str | None], *order: Any) -> bool:
+    def _order(self, future: asyncio.Future[str | None], kind: str, *fields: Any) -> int | None:
+        """Write an order awaited through `future`; its id, or None when no front took it."""
         with self._lock:
-            if self._connection is None:
-                return False
             order_id = next(self._ids)
             self._pending[order_id] = future
-            try:
-                self._connection.send((order[0], order_id, *order[1:]))
-            except OSError:
-                del self._pending[order_id]
-                return False
-            return True
+            if self._write((kind, order_id, *fields)):
+                return order_id
+            del self._pending[order_id]
+            return None
 
-    def _forget(self, future: asyncio.Future[str | None]) -> None:
-        with self._lock:
-            for order_id, pending in list(self._pending.items()):
-                if pending is future:
-                    del self._pending[order_id]
+    def _write(self, message: tuple[Any, ...]) -> bool:
+        """To the front, if there is one (the caller holds the lock)."""
+        if self._connection is None:
+            return False
+        try:
+            self._connection.send(message)
+        except OSError:  # the front is ending; its listener will detach it
+            return False
+        return True
 
     async def _send_here(
         self, subject: str, bodies: list[dict[str, Any]], utter_action: str | None
