@@ -76,15 +76,14 @@ async def whatsapp_turns(sim_url: str, users: list[str], turns_each: int) -> flo
 
         async def run(user: str) -> None:
             for i in range(turns_each):
-                sent = await http.post(f"/_sim/users/{user}/send", json={"text": QUESTIONS[i % 3]})
-                assert sent.status_code == 200 and sent.json()["webhook_status"] == 200, sent.text
-                after = sent.json()["next"]
-                while True:  # long-poll until the reply to this message has reached "Meta"
-                    got = await http.get(
-                        f"/_sim/users/{user}/messages", params={"after": after, "wait": 30}
-                    )
-                    if got.json()["messages"]:
-                        break
+                # One round trip per turn, as the REST client makes: the simulated user's
+                # message, and the answer once the bot's reply to it has reached "Meta".
+                sent = await http.post(
+                    f"/_sim/users/{user}/send", json={"text": QUESTIONS[i % 3], "wait_reply": 30}
+                )
+                answer = sent.json()
+                assert sent.status_code == 200 and answer["webhook_status"] == 200, sent.text
+                assert answer["replies"]["messages"], f"no reply within 30 s: {sent.text}"
 
         start = time.perf_counter()
         await asyncio.gather(*(run(u) for u in users))

@@ -17,7 +17,9 @@ Control API (tests, chat tool):
     GET  /_sim/health                    {"status": "ok", "callback_configured": bool}
     GET|POST /_sim/config                runtime settings (callback_url, status_delay, ...)
     POST /_sim/users/{user}/send         user action (user_actions.py) → {"message_id",
-                                         "webhook_status", "timestamp", "next"}
+                                         "webhook_status", "timestamp", "next"}; with
+                                         "wait_reply": S also "replies", the bot's messages
+                                         from then on as `messages` gives them, long-polled
     GET  /_sim/users/{user}/messages?after=N&wait=S[&status=read]
                                          → {"messages": [{"index", "id", "type", "body",
                                          "status", "statuses", "errors"}], "next", ...}

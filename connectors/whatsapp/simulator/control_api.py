@@ -82,10 +82,16 @@ def _conversation(sim: Simulator, user: str, spec: dict) -> Conversation:
 
 
 async def user_send(request: web.Request) -> web.Response:
-    """The user sends a message: build the §4 webhook, sign it, POST it to the bot."""
+    """The user sends a message: build the §4 webhook, sign it, POST it to the bot. With
+    `wait_reply: S`, the answer also carries the bot's messages from then on, long-polled up to S
+    seconds as `messages` would: one round trip per turn for a client that plays the user."""
     sim, spec = sim_of(request), await _json(request)
     if not isinstance(spec, dict):
         return _bad("body: expected a JSON object")
+    try:
+        wait_reply = _seconds(spec.get("wait_reply", 0))
+    except ValueError:
+        return _bad("wait_reply: expected a number of seconds")
     if sim.callback_url is None:  # before any state changes: the user's message went nowhere
         return _bad(str(NoCallback("no callback URL configured (--callback or POST "
                                    "/_sim/config)")), status=409)
@@ -118,6 +124,7 @@ async def user_send(request: web.Request) -> web.Response:
         conv.last_inbound_at, conv.last_inbound_id = now, message_id  # §10 opens the window
     sim.inbound_owner[message_id] = conv
     sim.stats.inbound_sent += 1
+    before = len(conv.outbox)  # a reply may reach "Meta" before the bot's 200 reaches us
     try:
         status = await sim.sender.deliver(
             body, ensure_ascii=bool(spec.get("ensure_ascii", sim.ensure_ascii)),
@@ -125,8 +132,12 @@ async def user_send(request: web.Request) -> web.Response:
             signature=str(spec.get("signature", "valid")))
     except NoCallback as exc:
         return _bad(str(exc), status=409)
-    return web.json_response({"message_id": message_id, "webhook_status": status,
-                              "timestamp": str(int(now)), "next": len(conv.outbox)})
+    answer = {"message_id": message_id, "webhook_status": status, "timestamp": str(int(now)),
+              "next": len(conv.outbox)}
+    if "wait_reply" in spec:
+        answer["replies"] = await _messages_view(sim, request.match_info["user"], before, None,
+                                                 wait_reply)
+    return web.json_response(answer)
 
 
 def _ready(conv: Conversation | None, after: int, status: str | None) -> bool:
@@ -145,14 +156,32 @@ async def user_messages(request: web.Request) -> web.Response:
     sim, user = sim_of(request), request.match_info["user"]
     try:
         after = int(request.query.get("after", "0"))
-        wait = min(float(request.query.get("wait", "0")), MAX_WAIT_SECONDS)
+        wait = _seconds(request.query.get("wait", "0"))
     except ValueError:
         return _bad("after/wait: expected numbers")
     status = request.query.get("status")
     if status is not None and status not in _STATUS_RANK:
         return _bad(f"status: expected one of {sorted(_STATUS_RANK)}")
+    return web.json_response(await _messages_view(sim, user, after, status, wait))
+
+
+def _seconds(value: Any) -> float:
+    """A wait in seconds, capped at MAX_WAIT_SECONDS; ValueError unless a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(value)
+    seconds = float(value)
+    if seconds != seconds:  # NaN
+        raise ValueError(value)
+    return min(max(seconds, 0.0), MAX_WAIT_SECONDS)
+
+
+async def _messages_view(
+    sim: Simulator, user: str, after: int, status: str | None, wait: float
+) -> dict[str, Any]:
+    """The bot's messages to `user` from `after` on, once there are some (and each has reached
+    `status`, if given) or `wait` seconds have passed."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + max(wait, 0.0)
+    deadline = loop.time() + wait
     async with sim.changed:
         while not _ready(sim.conversations.find(user), after, status):
             remaining = deadline - loop.time()
@@ -164,13 +193,13 @@ async def user_messages(request: web.Request) -> web.Response:
                 break
     conv = sim.conversations.find(user)
     if conv is None:
-        return web.json_response({"user": user, "messages": [], "next": 0, "marked_read": [],
-                                  "window_open": False})
-    return web.json_response({
+        return {"user": user, "messages": [], "next": 0, "marked_read": [],
+                "window_open": False}
+    return {
         "user": user, "messages": [m.view() for m in conv.outbox[max(after, 0):]],
         "next": len(conv.outbox), "marked_read": list(conv.marked_read),
         "window_open": conv.window_open(sim.now()),
-    })
+    }
 
 
 async def age_window(request: web.Request) -> web.Response:

@@ -202,6 +202,34 @@ async def test_button_tap_quotes_the_bot_message_and_long_poll() -> None:
         assert message["interactive"]["button_reply"] == {"id": "/deny", "title": "No"}
 
 
+async def test_send_can_wait_for_the_bots_reply_in_the_same_round_trip() -> None:
+    async with running() as (base, bot, session):
+        await _open_window(base, session)
+        turn = asyncio.ensure_future(session.post(f"{base}/_sim/users/{USER}/send",
+                                                  json={"text": "hi", "wait_reply": 5}))
+        await bot.wait_for(2)  # the window's message, then this one: now the bot answers
+        async with session.post(base + MESSAGES, json=text_to(USER, "hello"), headers=AUTH) as r:
+            wamid = (await r.json())["messages"][0]["id"]
+        answer = await (await turn).json()
+        assert answer["webhook_status"] == 200
+        assert [m["id"] for m in answer["replies"]["messages"]] == [wamid]
+        assert answer["replies"]["next"] == 1
+        # Nothing more comes: the wait ends empty-handed at its limit.
+        async with session.post(f"{base}/_sim/users/{USER}/send",
+                                json={"text": "again", "wait_reply": 0.1}) as r:
+            assert (await r.json())["replies"]["messages"] == []
+
+
+async def test_a_wait_that_is_not_a_number_is_refused_before_anything_is_sent() -> None:
+    async with running() as (base, bot, session):
+        for wait in ("soon", None, [1], True):
+            async with session.post(f"{base}/_sim/users/{USER}/send",
+                                    json={"text": "hi", "wait_reply": wait}) as r:
+                assert r.status == 400
+                assert (await r.json())["error"].startswith("wait_reply:")
+        assert bot.bodies() == []
+
+
 async def test_bsuid_only_user_and_send_by_recipient() -> None:
     async with running() as (base, bot, session):
         bsuid = "US.13491208655302741918"
