@@ -53,6 +53,10 @@ HEALTH_PATH = "/webhooks/whatsapp/"
 # so a few threads overlap one webhook's fsync with the next one's parsing.
 _RECORDING_THREADS = 4
 _PARENT_CHECK_SECONDS = 1.0
+# How often the acknowledging loop says it is alive (the server restarts a front that falls
+# silent: webhook_front_process.py); from the loop itself, so a wedged loop goes quiet.
+HEARTBEAT_SECONDS = _PARENT_CHECK_SECONDS
+ALIVE = "alive"
 # A restarted server's new front may find the old front still closing (it notices its parent's
 # death within _PARENT_CHECK_SECONDS): wait that long for the port before giving up.
 _BIND_PATIENCE_SECONDS = 3 * _PARENT_CHECK_SECONDS
@@ -108,8 +112,8 @@ def run_front(
 ) -> None:
     """The child process's entry point (spawned). Sends ("ready", pid) once listening, or
     ("failed", reason) and returns; then one list of (seq, subject) per webhook that recorded
-    something new, and a confirmation per send order read from `orders` (front_sending.py).
-    Ends when its parent does."""
+    something new, a confirmation per send order read from `orders` (front_sending.py), and
+    (ALIVE,) every HEARTBEAT_SECONDS. Ends when its parent does."""
     # Ctrl-C reaches the whole process group: the Rasa server stops this process itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -133,11 +137,18 @@ def run_front(
     # What the front keeps for its life, out of the collector's reach: a full collection of it
     # took about 40 ms, every acknowledgement in flight waiting (connectors/server_heap.py).
     freeze_loaded_heap()
-    asyncio.run(_serve(app, config.webhook_host, config.webhook_port, doorbell, parent_pid))
+    asyncio.run(
+        _serve(app, config.webhook_host, config.webhook_port, doorbell, ringer, parent_pid)
+    )
 
 
 async def _serve(
-    app: web.Application, host: str, port: int | None, doorbell: Connection, parent_pid: int
+    app: web.Application,
+    host: str,
+    port: int | None,
+    doorbell: Connection,
+    ringer: Doorbell,
+    parent_pid: int,
 ) -> None:
     # No access log: the verification handshake's query string carries the verify token.
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -159,6 +170,7 @@ async def _serve(
     try:
         # A parent killed outright (SIGKILL) cannot stop its children: notice it here.
         while os.getppid() == parent_pid:
-            await asyncio.sleep(_PARENT_CHECK_SECONDS)
+            ringer.answer((ALIVE,))  # a full pipe drops it: the server is not reading anyway
+            await asyncio.sleep(HEARTBEAT_SECONDS)
     finally:
         await runner.cleanup()

@@ -8,6 +8,10 @@ A thread then waits on the doorbell pipe and hands each batch of recorded messag
 the pipe ends: the thread logs it, fails the orders in flight over to local sends, and starts a
 new front; what the dead one had recorded is in the inbox, where the turn queue's sweep finds it,
 and what it had not acknowledged Meta redelivers.
+
+A front that is alive but wedged (its loop stuck, the process stopped) would answer nothing and
+never end the pipe. Its acknowledging loop says it is alive every second (webhook_front.py);
+one silent for `stall_seconds` is killed, and then replaced as a dead one is.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -25,7 +30,7 @@ from typing import Any
 from connectors.whatsapp.front_orders import SENT, FrontOrders
 from connectors.whatsapp.receiver_pool import WebhookWorkersFailed
 from connectors.whatsapp.sending import Sender
-from connectors.whatsapp.webhook_front import run_front
+from connectors.whatsapp.webhook_front import ALIVE, HEARTBEAT_SECONDS, run_front
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +38,9 @@ OnRecorded = Callable[[list[tuple[int, str]]], None]
 
 # spawn, not fork: the Rasa server has threads and TensorFlow state a fork would copy.
 _CONTEXT = multiprocessing.get_context("spawn")
+# Fifteen missed heartbeats: far beyond any pause of a loop that only awaits sockets (its
+# collector's, about 40 ms, is frozen away), and short of Meta giving up on its retries.
+DEFAULT_STALL_SECONDS = 15 * HEARTBEAT_SECONDS
 
 
 class WebhookFront:
@@ -45,14 +53,19 @@ class WebhookFront:
         restart_pause: float = 5.0,
         local_sender: Callable[[], Sender] | None = None,
         confirm_within: Callable[[int], float] | None = None,
+        stall_seconds: float = DEFAULT_STALL_SECONDS,
     ) -> None:
         """`local_sender`: what sends while there is no front; `confirm_within`: how long a
-        send order may go unconfirmed (front_orders.py)."""
+        send order may go unconfirmed (front_orders.py); `stall_seconds`: how long the front's
+        loop may be silent before it is killed and replaced."""
+        if not stall_seconds > HEARTBEAT_SECONDS:
+            raise ValueError("stall_seconds must be longer than the front's heartbeat")
         self._credentials = dict(credentials or {})
         self.orders = FrontOrders(local_sender, confirm_within)
         self._on_recorded = on_recorded
         self._start_timeout = start_timeout
         self._restart_pause = restart_pause
+        self._stall_seconds = stall_seconds
         self._stopping = threading.Event()
         self._process: BaseProcess | None = None
         self._doorbell: Connection | None = None
@@ -108,9 +121,16 @@ class WebhookFront:
             old.close()
 
     def _listen(self) -> None:
+        heard = time.monotonic()  # when the front's loop last said anything
         while not self._stopping.is_set():
             assert self._doorbell is not None
             try:
+                if not self._doorbell.poll(HEARTBEAT_SECONDS):
+                    silent = time.monotonic() - heard
+                    if silent > self._stall_seconds:
+                        self._replace_stalled(silent)
+                        heard = time.monotonic()
+                    continue
                 recorded = self._doorbell.recv()
             except (EOFError, OSError):
                 if self._stopping.is_set():
@@ -119,14 +139,30 @@ class WebhookFront:
                 logger.error("whatsapp.webhook_front.died exit_code=%s", exit_code)
                 self.orders.detach()
                 self._relaunch_until_up()
+                heard = time.monotonic()
                 continue
             if isinstance(recorded, tuple) and recorded[0] == SENT:
+                # From the front's sending thread: no word on its acknowledging loop.
                 self.orders.settle(recorded[1], recorded[2])
+                continue
+            heard = time.monotonic()
+            if isinstance(recorded, tuple) and recorded[0] == ALIVE:
                 continue
             try:
                 self._on_recorded(recorded)
             except Exception as exc:  # the sweep will find them: never lose the listener
                 logger.error("whatsapp.webhook_front.submit_failed error=%s", type(exc).__name__)
+
+    def _replace_stalled(self, silent: float) -> None:
+        """Kill a front whose loop has been silent too long (stopped, wedged) and start
+        another. SIGKILL: a stopped process acts on nothing else."""
+        logger.error("whatsapp.webhook_front.stalled silent_seconds=%.0f", silent)
+        process = self._process
+        if process is not None and process.is_alive():
+            process.kill()
+            process.join(timeout=5)
+        self.orders.detach()
+        self._relaunch_until_up()
 
     def _relaunch_until_up(self) -> None:
         self._end_process()

@@ -28,7 +28,7 @@ from connectors.whatsapp.receiver_pool import WebhookWorkersFailed
 from connectors.whatsapp.simulator import SimConfig, build_app
 from connectors.whatsapp.simulator.testing import serve_app
 from connectors.whatsapp.simulator.webhooks import sign
-from connectors.whatsapp.webhook_front import HEALTH_PATH, WEBHOOK_PATH
+from connectors.whatsapp.webhook_front import HEALTH_PATH, HEARTBEAT_SECONDS, WEBHOOK_PATH
 from connectors.whatsapp.webhook_front_process import WebhookFront
 from devstack.processes import free_port
 from tests.compliance_env import serve_env
@@ -167,6 +167,38 @@ def test_a_front_that_dies_is_replaced_and_rings_again(running) -> None:
     answer = post(url, TEXT_WEBHOOK.read_bytes().replace(b"wamid.", b"wamid.again"))
     assert answer.status_code == 200 and answer.json()["accepted"] == 1
     assert len(doorbell.wait()) == 1
+
+
+def test_a_front_that_stops_answering_is_killed_and_replaced(database) -> None:
+    """Alive but wedged (here: stopped) ends no pipe: its silence gives it away. An idle front
+    keeps saying it is alive, so quiet hours never restart it."""
+    port = free_port()
+    doorbell = Doorbell()
+    front = WebhookFront(credentials(port), doorbell, stall_seconds=2.5)
+    start(front)
+    try:
+        victim = front.pid
+        assert victim is not None
+        time.sleep(6)  # more than twice the limit, with no traffic at all
+        assert front.pid == victim, "an idle front was taken for a stalled one"
+        os.kill(victim, signal.SIGSTOP)
+        deadline = time.monotonic() + 60
+        while front.pid == victim and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert front.pid not in (None, victim), "the stopped front was not replaced"
+        with pytest.raises(ProcessLookupError):
+            os.kill(victim, 0)  # killed (a stopped process heeds nothing else) and reaped
+        url = f"http://127.0.0.1:{port}"
+        answer = post(url, TEXT_WEBHOOK.read_bytes())
+        assert answer.status_code == 200 and answer.json()["accepted"] == 1
+        assert len(doorbell.wait()) == 1
+    finally:
+        front.stop()
+
+
+def test_a_stall_limit_within_one_heartbeat_is_refused() -> None:
+    with pytest.raises(ValueError, match="stall_seconds"):
+        WebhookFront(credentials(free_port()), Doorbell(), stall_seconds=HEARTBEAT_SECONDS)
 
 
 def test_a_server_that_stops_reading_does_not_stop_the_acknowledgements(database) -> None:
