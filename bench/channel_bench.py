@@ -38,6 +38,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import grant_consent, percentile, print_table  # noqa: E402
+from bench.cores import give_server_a_core  # noqa: E402
 from bench.http_load import Request, closed_loop, null_server, open_loop  # noqa: E402
 from compliance.context import build_context  # noqa: E402
 from connectors.rest import rest_subject  # noqa: E402
@@ -167,6 +168,11 @@ def main() -> int:
         help="serve the webhook on the Rasa server's port, without the webhook front process",
     )
     parser.add_argument(
+        "--pin-cores",
+        action="store_true",
+        help="the Rasa server on a core of its own, every other process on the others (cores.py)",
+    )
+    parser.add_argument(
         "--senders",
         type=int,
         default=None,
@@ -200,6 +206,12 @@ def main() -> int:
             ),
         )
         stack = cleanup.enter_context(start_stack(config))
+        pinning = "not pinned"
+        if args.pin_cores:
+            pids = {p.name: p.popen.pid for p in stack.processes if p.popen is not None}
+            pinning = give_server_a_core(
+                pids["Rasa server"], [pids["Cloud API simulator"], pids["action server"]]
+            )
         context = build_context({**os.environ, **stack.env}, component="cli")
         # Every phase has senders of its own, so that each measures conversations of the same
         # length (a turn costs Rasa more as its conversation grows).
@@ -292,6 +304,7 @@ def main() -> int:
     rows.append(("webhook_processes", str(processes)))
     rows.append(("webhook served by", "the Rasa server" if args.no_front else "the webhook front"))
     rows.append(("database", "PostgreSQL" if args.postgres else "SQLite"))
+    rows.append(("CPUs", pinning))
     flags = " --quick" if args.quick else ""
     if args.no_front:
         flags += " --no-front"
