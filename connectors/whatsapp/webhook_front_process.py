@@ -11,7 +11,7 @@ and what it had not acknowledged Meta redelivers.
 
 A front that is alive but wedged (its loop stuck, the process stopped) would answer nothing and
 never end the pipe. Its acknowledging loop says it is alive every second (webhook_front.py);
-one silent for `stall_seconds` is killed, and then replaced as a dead one is.
+one silent for `stall_seconds` is killed, and its pipe's end then replaces it as a dead one's.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ class WebhookFront:
                 if not self._doorbell.poll(HEARTBEAT_SECONDS):
                     silent = time.monotonic() - heard
                     if silent > self._stall_seconds:
-                        self._replace_stalled(silent)
+                        self._kill_stalled(silent)  # its pipe ends: replaced below, as the dead
                         heard = time.monotonic()
                     continue
                 recorded = self._doorbell.recv()
@@ -153,16 +153,15 @@ class WebhookFront:
             except Exception as exc:  # the sweep will find them: never lose the listener
                 logger.error("whatsapp.webhook_front.submit_failed error=%s", type(exc).__name__)
 
-    def _replace_stalled(self, silent: float) -> None:
-        """Kill a front whose loop has been silent too long (stopped, wedged) and start
-        another. SIGKILL: a stopped process acts on nothing else."""
+    def _kill_stalled(self, silent: float) -> None:
+        """Kill a front whose loop has been silent too long (stopped, wedged): SIGKILL, as a
+        stopped process acts on nothing else. Its pipe then ends, and the listener replaces it
+        as it replaces a front that died."""
         logger.error("whatsapp.webhook_front.stalled silent_seconds=%.0f", silent)
         process = self._process
         if process is not None and process.is_alive():
             process.kill()
             process.join(timeout=5)
-        self.orders.detach()
-        self._relaunch_until_up()
 
     def _relaunch_until_up(self) -> None:
         self._end_process()
