@@ -38,15 +38,21 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import grant_consent, percentile, print_table  # noqa: E402
-from bench.cores import give_server_a_core  # noqa: E402
+from bench.cores import placement  # noqa: E402
 from bench.http_load import Request, closed_loop, null_server, open_loop  # noqa: E402
 from compliance.context import build_context  # noqa: E402
 from connectors.rest import rest_subject  # noqa: E402
+from connectors.whatsapp.cpu_affinity import pin_this_process  # noqa: E402
 from connectors.whatsapp.simulator import webhooks as wh  # noqa: E402
 from connectors.whatsapp.webhook_front import HEALTH_PATH, WEBHOOK_PATH  # noqa: E402
 from devstack.postgres import throwaway_database  # noqa: E402
 from devstack.processes import free_port  # noqa: E402
-from devstack.stack import SIMULATOR_SETTINGS, local_whatsapp_stack, start_stack  # noqa: E402
+from devstack.stack import (  # noqa: E402
+    SIMULATOR_SETTINGS,
+    core_split,
+    local_whatsapp_stack,
+    start_stack,
+)
 from devstack.training import ensure_model  # noqa: E402
 
 QUESTIONS = ("what are your delivery times?", "how do returns work?", "where is my order A1234?")
@@ -168,9 +174,10 @@ def main() -> int:
         help="serve the webhook on the Rasa server's port, without the webhook front process",
     )
     parser.add_argument(
-        "--pin-cores",
+        "--no-pin",
         action="store_true",
-        help="the Rasa server on a core of its own, every other process on the others (cores.py)",
+        help="decline the stack's default of the Rasa server on a core of its own and every"
+        " other process on the others (WHATSAPP_PIN_CORES=false)",
     )
     parser.add_argument(
         "--senders",
@@ -197,6 +204,7 @@ def main() -> int:
             model,
             workdir,
             env=env,
+            pin_cores=not args.no_pin,
             simulator_args=["--no-window"],
             **({"webhook_port": None} if args.no_front else {}),
             whatsapp_options=(
@@ -206,12 +214,13 @@ def main() -> int:
             ),
         )
         stack = cleanup.enter_context(start_stack(config))
-        pinning = "not pinned"
-        if args.pin_cores:
-            pids = {p.name: p.popen.pid for p in stack.processes if p.popen is not None}
-            pinning = give_server_a_core(
-                pids["Rasa server"], [pids["Cloud API simulator"], pids["action server"]]
-            )
+        cores = core_split(config)
+        # The load generator too, as the stack's own processes (after the start: the Rasa
+        # server inherits this process's CPUs and splits them itself).
+        pin_this_process(cores.helpers if cores is not None else None)
+        pids = {p.name: p.popen.pid for p in stack.processes if p.popen is not None}
+        server = pids.pop("Rasa server")
+        pinning = placement(server, {**pids, "the load generator": os.getpid()})
         context = build_context({**os.environ, **stack.env}, component="cli")
         # Every phase has senders of its own, so that each measures conversations of the same
         # length (a turn costs Rasa more as its conversation grows).
@@ -308,6 +317,8 @@ def main() -> int:
     flags = " --quick" if args.quick else ""
     if args.no_front:
         flags += " --no-front"
+    if args.no_pin:
+        flags += " --no-pin"
     if args.postgres:
         flags += f" --postgres {args.postgres}"
     if args.webhook_processes is not None:

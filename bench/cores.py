@@ -1,35 +1,11 @@
-"""A core of its own for the Rasa server, the rest of the machine for everything else.
-
-The Rasa server's turns are bound by its interpreter lock: it uses one core, whatever the
-machine has. On a small machine the webhook front, the simulator, the action server and the load
-generator preempt it in bursts (a reply's statuses, the next message), and its turn waits for the
-CPU while the machine as a whole is far from busy (docs/benchmarks.md, session 14). Pinning it
-alone to one core and the others to the remaining cores keeps them out of its way. Linux only
-(sched_setaffinity); a thread started later inherits the mask of the thread that starts it.
-"""
+"""Where the channel bench's processes run, read back from /proc: the stack pins them
+(connectors/whatsapp/cpu_affinity.py, devstack), and the bench's table says what it measured."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
 from pathlib import Path
 
-
-def split(cpus: Iterable[int]) -> tuple[set[int], set[int]] | None:
-    """(the server's core, everyone else's) out of `cpus`; None with fewer than two."""
-    ordered = sorted(cpus)
-    if len(ordered) < 2:
-        return None
-    return {ordered[0]}, set(ordered[1:])
-
-
-def pin_process(pid: int, cpus: set[int]) -> None:
-    """Every thread of `pid` onto `cpus` (a thread that ended meanwhile is skipped)."""
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            os.sched_setaffinity(int(task.name), cpus)
-        except ProcessLookupError:
-            continue
+from connectors.whatsapp.cpu_affinity import cpus_of
 
 
 def children_of(pid: int) -> list[int]:
@@ -52,14 +28,27 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def give_server_a_core(server_pid: int, others: Iterable[int]) -> str:
-    """Pin the server to a core of its own, and its children, `others` and this process to the
-    rest; returns what was done, for the bench's table."""
-    halves = split(os.sched_getaffinity(0))
-    if halves is None:
-        return "not pinned: fewer than two CPUs"
-    server, rest = halves
-    pin_process(server_pid, server)
-    for pid in [*children_of(server_pid), *others, os.getpid()]:
-        pin_process(pid, rest)
-    return f"the Rasa server on CPU {min(server)}, everything else on {sorted(rest)}"
+def helpers_of(pid: int) -> list[int]:
+    """The processes `pid` spawned with multiprocessing (its webhook front or workers), not
+    multiprocessing's own resource tracker, which idles where the server started it."""
+    found = []
+    for child in children_of(pid):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            found.append(child)
+    return found
+
+
+def placement(server_pid: int, others: dict[str, int]) -> str:
+    """"the Rasa server on [0]; its front on [1]; ..." for the bench's table."""
+    children: set[int] = set()
+    for child in helpers_of(server_pid):
+        children |= cpus_of(child)
+    parts = [f"the Rasa server on {sorted(cpus_of(server_pid))}"]
+    if children:
+        parts.append(f"its front on {sorted(children)}")
+    parts += [f"{name} on {sorted(cpus_of(pid))}" for name, pid in others.items()]
+    return "; ".join(parts)

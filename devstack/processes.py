@@ -12,6 +12,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from connectors.whatsapp.cpu_affinity import pin_process
+
 
 class StackError(RuntimeError):
     """A process of the stack could not start; the message is one line a user can act on."""
@@ -43,6 +45,8 @@ class ManagedProcess:
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
+    # Where it runs (connectors/whatsapp/cpu_affinity.py), restarts too; None: anywhere.
+    cpus: frozenset[int] | None = None
     popen: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ManagedProcess:
@@ -58,6 +62,8 @@ class ManagedProcess:
             start_new_session=True,
         )
         log.close()
+        if self.cpus is not None:  # still starting: every thread it makes inherits the mask
+            pin_process(self.popen.pid, self.cpus)
         return self
 
     def running(self) -> bool:

@@ -16,7 +16,7 @@ import sys
 import time
 
 from devstack.processes import StackError
-from devstack.stack import StackConfig, start_stack
+from devstack.stack import StackConfig, core_split, start_stack
 from devstack.training import ROOT, ensure_model
 
 
@@ -32,6 +32,27 @@ def _webhook_port(channel: str) -> int | None:
     if channel == "whatsapp":
         return _port("SIGILLO_WEBHOOK_PORT", 5006)
     return _port("WHATSAPP_WEBHOOK_PORT", 0) if os.environ.get("WHATSAPP_WEBHOOK_PORT") else None
+
+
+def _pin_cores() -> bool:
+    """WHATSAPP_PIN_CORES as the channel reads it; on unless declined (cpu_affinity.py)."""
+    from connectors.whatsapp.config import WhatsAppConfigError, parse_bool
+
+    try:
+        return parse_bool(os.environ.get("WHATSAPP_PIN_CORES") or None, "pin_cores", default=True)
+    except WhatsAppConfigError as exc:
+        raise StackError(str(exc)) from None
+
+
+def _cpus_line(config: StackConfig) -> str:
+    cores = core_split(config)
+    if cores is None:
+        why = "WHATSAPP_PIN_CORES=false" if not config.pin_cores else "fewer than two CPUs"
+        return f"  CPUs:      not pinned ({why})"
+    return (
+        f"  CPUs:      the Rasa server alone on CPU {min(cores.server)}, the other processes on "
+        f"{sorted(cores.helpers)} (WHATSAPP_PIN_CORES=false to decline)"
+    )
 
 
 def _banner(stack, channel: str) -> str:  # type: ignore[no-untyped-def]
@@ -53,6 +74,7 @@ def _banner(stack, channel: str) -> str:  # type: ignore[no-untyped-def]
         f"  Data:      {stack.env['SIGILLO_DATA_DIR']} (database), key file "
         f"{stack.env['SIGILLO_KEY_FILE']}",
         f"  Logs:      {stack.config.workdir}/",
+        _cpus_line(stack.config),
         "Press Ctrl-C to stop.",
     ]
     return "\n".join(lines)
@@ -70,6 +92,7 @@ def main() -> int:
             actions_port=_port("SIGILLO_ACTIONS_PORT", 5055),
             simulator_port=_port("SIGILLO_SIMULATOR_PORT", 5300),
             webhook_port=_webhook_port(channel),
+            pin_cores=_pin_cores(),
             env={k: v for k, v in os.environ.items() if k.startswith("WHATSAPP_")},
         )
         print("Starting the bot (loading the model takes ~40 s) ...", flush=True)

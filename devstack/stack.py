@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from connectors.whatsapp.cpu_affinity import CoreSplit, split_of_this_process
 from devstack.processes import ManagedProcess, StackError, port_is_free
 from devstack.training import ROOT
 
@@ -51,6 +52,9 @@ class StackConfig:
     # Extra WhatsApp channel settings for credentials.yml, e.g. {"download_media": True}.
     whatsapp_options: dict[str, object] = field(default_factory=dict)
     data_dir: Path | None = None  # default: <workdir>/data
+    # With a WhatsApp channel: the Rasa server on a core of its own, the simulator, the action
+    # server and the webhook front on the others (WHATSAPP_PIN_CORES, cpu_affinity.py).
+    pin_cores: bool = True
     startup_timeout: float = 240.0
 
 
@@ -184,6 +188,8 @@ def _stack_env(config: StackConfig) -> dict[str, str]:
         if config.channel == "whatsapp":  # the simulator is local; Meta is not
             env["WHATSAPP_WEBHOOK_HOST"] = "127.0.0.1"
     env.update(config.env)
+    if config.channel != "rest":  # the field decides: the stack pins its other processes by it
+        env["WHATSAPP_PIN_CORES"] = "true" if config.pin_cores else "false"
     return env
 
 
@@ -203,10 +209,20 @@ def ensure_key_file(env: dict[str, str]) -> None:
         raise StackError(f"could not create the key file: {out.stderr.strip()}")
 
 
+def core_split(config: StackConfig) -> CoreSplit | None:
+    """The split the Rasa server's channel makes (it inherits this process's CPUs): the
+    processes beside it go on its helpers' cores. None when nothing is pinned."""
+    if config.channel == "rest" or not config.pin_cores:
+        return None
+    return split_of_this_process()
+
+
 def start_stack(config: StackConfig) -> Stack:
     """Start the simulator (whatsapp), the action server and the Rasa server; return once all
     answer. Anything that fails to start stops what was already started."""
     check_ports(config)
+    cores = core_split(config)
+    helpers = cores.helpers if cores is not None else None
     data_dir_of(config).mkdir(parents=True, exist_ok=True)
     env = _stack_env(config)
     stack = Stack(config, env=env)
@@ -229,6 +245,7 @@ def start_stack(config: StackConfig) -> Stack:
                 config.workdir / "simulator.log",
                 env=env,
                 cwd=ROOT,
+                cpus=helpers,
             ).start()
             stack.processes.append(simulator)
         actions = ManagedProcess(
@@ -245,6 +262,7 @@ def start_stack(config: StackConfig) -> Stack:
             config.workdir / "actions.log",
             env=env,
             cwd=ROOT,
+            cpus=helpers,
         ).start()
         stack.processes.append(actions)
         rasa = ManagedProcess(

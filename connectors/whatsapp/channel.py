@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 from compliance.tracker_store import turn_writes
 from connectors.server_heap import freeze_after_start
 from connectors.whatsapp.config import WhatsAppConfig
+from connectors.whatsapp.cpu_affinity import pin_process, split_of_this_process
 from connectors.whatsapp.gate import Gate, InboundFacts
 from connectors.whatsapp.graph_client import GraphClient
 from connectors.whatsapp.graph_clients import GraphClients, graph_client_for, pacer_for
@@ -113,9 +114,12 @@ class WhatsAppInput(InputChannel):
         # With a front (webhook_port) Meta's callback is served there; this server's own route
         # stays as a fallback for a proxy not yet switched, on threads: no idle worker process.
         self.credentials = credentials
+        # Split now, pinned at start (cpu_affinity.py): the helpers are given the other cores.
+        self.cores = split_of_this_process() if config.pin_cores else None
+        self.helper_cpus = self.cores.helpers if self.cores is not None else None
         with_front = config.webhook_port is not None
         self.receivers = ReceiverPool(
-            self.receiver, 0 if with_front else webhook_processes, credentials
+            self.receiver, 0 if with_front else webhook_processes, credentials, self.helper_cpus
         )
         self.front: WebhookFront | None = None
 
@@ -137,6 +141,15 @@ class WhatsAppInput(InputChannel):
         attempt timing out, each retry after the longest backoff (retry_policy.py)."""
         per_body = DEFAULT_MAX_ATTEMPTS * (self.config.request_timeout_seconds + DEFAULT_CAP)
         return _CONFIRMATION_MARGIN_SECONDS + bodies * per_body
+
+    def _pin_server(self) -> None:
+        """Every thread of this server onto its core, before the turn thread and the helpers
+        start (they inherit the mask; the helpers then move to theirs)."""
+        if self.cores is not None:
+            pin_process(os.getpid(), self.cores.server)
+            logger.info("whatsapp.cores.pinned %s", self.cores.describe())
+        elif self.config.pin_cores:
+            logger.info("whatsapp.cores.not_pinned reason=fewer_than_two_cpus")
 
     def _sender(self, graph: GraphClient) -> Sender:
         """Through the front when it runs (sending.py says why), else with `graph`, here."""
@@ -168,6 +181,7 @@ class WhatsAppInput(InputChannel):
             # up to the switch interval (5 ms) each time the server's loop asks for it; a
             # webhook needs the lock several times, so acknowledgements waited tens of ms.
             sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
+            self._pin_server()
             turns.start()
             await turns.run_here(start_queue())
             self.housekeeper.start()
@@ -178,6 +192,7 @@ class WhatsAppInput(InputChannel):
                     lambda recorded: turns.call(submit_all, recorded),
                     local_sender=self._local_sender,
                     confirm_within=self._confirm_within,
+                    cpus=self.helper_cpus,
                 )
                 await self.front.start()
 

@@ -52,6 +52,7 @@ ENV_FALLBACKS: Mapping[str, str] = {
     "pacing_redis_url": "WHATSAPP_PACING_REDIS_URL",
     "webhook_port": "WHATSAPP_WEBHOOK_PORT",
     "webhook_host": "WHATSAPP_WEBHOOK_HOST",
+    "pin_cores": "WHATSAPP_PIN_CORES",
 }
 
 ALLOWED_KEYS = frozenset(
@@ -105,6 +106,10 @@ class WhatsAppConfig:
     # Shared pacing across servers (pacing_redis.py); None: each process paces on its own.
     # A Secret: a Redis URL may carry a password.
     pacing_redis_url: Secret | None = field(default=None, repr=False)
+    # The Rasa server on a core of its own, its webhook front or workers on the others
+    # (cpu_affinity.py). Off by default: two servers on one host without a cpuset of their own
+    # would both take the same core. The reference stack (devstack) turns it on.
+    pin_cores: bool = False
 
     @property
     def messages_url(self) -> str:
@@ -149,7 +154,7 @@ class WhatsAppConfig:
                 raw("messages_per_second"), "messages_per_second",
                 limits.DEFAULT_MESSAGES_PER_SECOND, _MAX_MESSAGES_PER_SECOND,
             ),
-            download_media=_bool(raw("download_media"), "download_media", default=False),
+            download_media=parse_bool(raw("download_media"), "download_media", default=False),
             media_max_bytes=_int_in_range(
                 raw("media_max_bytes"), "media_max_bytes", DEFAULT_MEDIA_MAX_BYTES,
                 _MIN_MEDIA_BYTES, limits.MEDIA_DOWNLOAD_MAX_BYTES,
@@ -166,6 +171,7 @@ class WhatsAppConfig:
             pacing_redis_url=_redis_url(raw("pacing_redis_url")),
             webhook_port=_optional_port(raw("webhook_port")),
             webhook_host=_host(raw("webhook_host")),
+            pin_cores=parse_bool(raw("pin_cores"), "pin_cores", default=False),
         )
 
 
@@ -295,7 +301,8 @@ def _number_in_range(value: Any, key: str, default: float, high: float) -> float
     return float(value)
 
 
-def _bool(value: Any, key: str, *, default: bool) -> bool:
+def parse_bool(value: Any, key: str, *, default: bool) -> bool:
+    """A yes/no setting (YAML boolean or true/false, yes/no, on/off, 1/0); None: `default`."""
     if value is None:
         return default
     if isinstance(value, bool):

@@ -25,6 +25,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from connectors.whatsapp.cpu_affinity import pin_this_process
 from connectors.whatsapp.webhook_receiver import Outcome, WebhookReceiver
 
 logger = logging.getLogger(__name__)
@@ -35,8 +36,11 @@ _THREADS = 4
 _worker_receiver: WebhookReceiver | None = None
 
 
-def _start_worker(credentials: Mapping[str, Any] | None, log_level: int) -> None:
+def _start_worker(
+    credentials: Mapping[str, Any] | None, log_level: int, cpus: frozenset[int] | None
+) -> None:
     global _worker_receiver
+    pin_this_process(cpus)  # off the server's core, which it inherited
     from compliance.gate import ComplianceGate
     from connectors.whatsapp.config import WhatsAppConfig
     from connectors.whatsapp.inbox import Inbox
@@ -68,10 +72,14 @@ class ReceiverPool:
         local: WebhookReceiver,
         processes: int,
         credentials: Mapping[str, Any] | None = None,
+        cpus: frozenset[int] | None = None,
     ) -> None:
+        """`cpus`: where the worker processes run (cpu_affinity.py); None: where the server
+        does."""
         self._local = local
         self._processes = processes
         self._credentials = dict(credentials or {})
+        self._cpus = cpus
         self._executor: Executor = self._new_executor()
 
     @property
@@ -86,7 +94,7 @@ class ReceiverPool:
             max_workers=self._processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(self._credentials, logging.getLogger().getEffectiveLevel()),
+            initargs=(self._credentials, logging.getLogger().getEffectiveLevel(), self._cpus),
         )
 
     async def start(self) -> None:

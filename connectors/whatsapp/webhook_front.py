@@ -40,6 +40,7 @@ from aiohttp import web
 
 from connectors.event_loop import use_fast_event_loop
 from connectors.server_heap import freeze_loaded_heap
+from connectors.whatsapp.cpu_affinity import pin_this_process
 from connectors.whatsapp.doorbell import Doorbell
 from connectors.whatsapp.front_sending import FrontSending
 from connectors.whatsapp.signature import SIGNATURE_HEADER, check_verify_token
@@ -109,11 +110,14 @@ def run_front(
     orders: Connection,
     log_level: int,
     parent_pid: int,
+    cpus: frozenset[int] | None = None,
 ) -> None:
     """The child process's entry point (spawned). Sends ("ready", pid) once listening, or
     ("failed", reason) and returns; then one list of (seq, subject) per webhook that recorded
     something new, a confirmation per send order read from `orders` (front_sending.py), and
-    (ALIVE,) every HEARTBEAT_SECONDS. Ends when its parent does."""
+    (ALIVE,) every HEARTBEAT_SECONDS. Ends when its parent does. `cpus`: where it runs
+    (cpu_affinity.py), instead of the server's core it inherits."""
+    pin_this_process(cpus)  # first: every thread it starts inherits the mask
     # Ctrl-C reaches the whole process group: the Rasa server stops this process itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -54,10 +54,12 @@ class WebhookFront:
         local_sender: Callable[[], Sender] | None = None,
         confirm_within: Callable[[int], float] | None = None,
         stall_seconds: float = DEFAULT_STALL_SECONDS,
+        cpus: frozenset[int] | None = None,
     ) -> None:
         """`local_sender`: what sends while there is no front; `confirm_within`: how long a
         send order may go unconfirmed (front_orders.py); `stall_seconds`: how long the front's
-        loop may be silent before it is killed and replaced."""
+        loop may be silent before it is killed and replaced; `cpus`: where every front runs,
+        restarted ones too (cpu_affinity.py), None: where the server does."""
         if not stall_seconds > HEARTBEAT_SECONDS:
             raise ValueError("stall_seconds must be longer than the front's heartbeat")
         self._credentials = dict(credentials or {})
@@ -66,6 +68,7 @@ class WebhookFront:
         self._start_timeout = start_timeout
         self._restart_pause = restart_pause
         self._stall_seconds = stall_seconds
+        self._cpus = cpus
         self._stopping = threading.Event()
         self._process: BaseProcess | None = None
         self._doorbell: Connection | None = None
@@ -102,6 +105,7 @@ class WebhookFront:
                 orders_end,
                 logging.getLogger().getEffectiveLevel(),
                 os.getpid(),
+                self._cpus,
             ),
             name="whatsapp-webhook-front",
             daemon=True,

@@ -1,4 +1,4 @@
-"""bench/cores.py: the Rasa server alone on one core, every other process on the rest."""
+"""bench/cores.py: the bench's table says where the stack's processes ran, read from /proc."""
 
 from __future__ import annotations
 
@@ -10,52 +10,43 @@ import time
 
 import pytest
 
-from bench.cores import children_of, give_server_a_core, pin_process, split
+from bench.cores import children_of, helpers_of, placement
+from connectors.whatsapp.cpu_affinity import pin_process
 
-# A stand-in server that starts a child of its own, as the Rasa server starts its webhook front.
+# A stand-in server that spawns a child as the Rasa server spawns its webhook front (and with
+# it, multiprocessing's resource tracker: a child that is not a front).
 SERVER_WITH_A_CHILD = (
-    "import subprocess, sys, time; "
-    "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+    "import multiprocessing, time; "
+    "multiprocessing.get_context('spawn').Process(target=time.sleep, args=(60,)).start(); "
     "time.sleep(60)"
 )
 
 
-@pytest.mark.parametrize(
-    ("cpus", "expected"),
-    [({0}, None), ({0, 1}, ({0}, {1})), ({3, 1, 2}, ({1}, {2, 3}))],
-    ids=["one CPU", "two", "the lowest for the server"],
-)
-def test_the_split(cpus: set[int], expected: tuple[set[int], set[int]] | None) -> None:
-    assert split(cpus) == expected
-
-
-def _child_of(pid: int, timeout: float = 10.0) -> int:
+def _front_of(pid: int, timeout: float = 20.0) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        children = children_of(pid)
-        if children:
-            (child,) = children
-            return child
+        fronts = helpers_of(pid)
+        if fronts:
+            (front,) = fronts
+            assert len(children_of(pid)) == 2  # the tracker is there, and was left out
+            return front
         time.sleep(0.05)
-    raise AssertionError("the stand-in server started no child")
+    raise AssertionError("the stand-in server spawned no child")
 
 
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to split")
-def test_the_server_and_its_children_are_pinned_apart() -> None:
-    ours = os.sched_getaffinity(0)
-    halves = split(ours)
-    assert halves is not None
-    server_cpus, rest = halves
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to tell apart")
+def test_the_placement_reads_back_the_server_its_front_and_the_others() -> None:
+    lowest, highest = min(os.sched_getaffinity(0)), max(os.sched_getaffinity(0))
     server = subprocess.Popen([sys.executable, "-c", SERVER_WITH_A_CHILD])
     try:
-        child = _child_of(server.pid)
-        described = give_server_a_core(server.pid, [])
-        assert os.sched_getaffinity(server.pid) == server_cpus
-        assert os.sched_getaffinity(child) == rest
-        assert os.sched_getaffinity(0) == rest  # the load generator stays off the server's core
-        assert f"CPU {min(server_cpus)}" in described
+        child = _front_of(server.pid)
+        pin_process(server.pid, {lowest})
+        pin_process(child, {highest})
+        assert placement(server.pid, {"the simulator": child}) == (
+            f"the Rasa server on [{lowest}]; its front on [{highest}]; "
+            f"the simulator on [{highest}]"
+        )
     finally:
-        pin_process(os.getpid(), ours)  # every thread of this test run, as it was
         for pid in children_of(server.pid):
             os.kill(pid, signal.SIGKILL)
         server.kill()

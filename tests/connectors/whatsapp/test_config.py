@@ -72,6 +72,21 @@ def test_all_options():
     assert config.request_timeout_seconds == 2.5
 
 
+@pytest.mark.parametrize(
+    ("creds", "environ", "expected"),
+    [
+        ({}, {}, False),
+        ({}, {"WHATSAPP_PIN_CORES": "true"}, True),
+        ({"pin_cores": True}, {}, True),
+        ({"pin_cores": "off"}, {"WHATSAPP_PIN_CORES": "true"}, False),
+        ({"pin_cores": ""}, {"WHATSAPP_PIN_CORES": "no"}, False),
+    ],
+    ids=["off by default", "from the environment", "YAML true", "the file wins", "empty: env"],
+)
+def test_pinning_cores_is_declined_unless_asked(creds, environ, expected):
+    assert WhatsAppConfig.from_credentials({**BASE, **creds}, environ).pin_cores is expected
+
+
 def test_the_webhook_front_is_off_unless_a_port_is_set():
     plain = WhatsAppConfig.from_credentials(BASE, {})
     assert (plain.webhook_port, plain.webhook_host) == (None, "0.0.0.0")
@@ -135,6 +150,8 @@ def _error(creds, env=None) -> WhatsAppConfigError:
         ({"messages_per_second": "fast"}, "messages_per_second", "number"),
         ({"messages_per_second": "nan"}, "messages_per_second", "number"),
         ({"download_media": "maybe"}, "download_media", "true or false"),
+        ({"pin_cores": "sometimes"}, "pin_cores", "true or false"),
+        ({"pin_cores": 2}, "pin_cores", "true or false"),
         ({"media_max_bytes": 16}, "media_max_bytes", "between 1024"),
         ({"media_max_bytes": "16MB"}, "media_max_bytes", "between"),
         ({"media_max_bytes": 101 * 1024 * 1024}, "media_max_bytes", "104857600"),

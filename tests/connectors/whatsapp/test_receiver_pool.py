@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from compliance.storage import create_engine_from_url
+from connectors.whatsapp.cpu_affinity import cpus_of
 from connectors.whatsapp.receiver_pool import ReceiverPool, WebhookWorkersFailed, _ready
 from connectors.whatsapp.simulator.webhooks import sign
 from tests.compliance_env import serve_env
@@ -60,6 +61,30 @@ def test_a_worker_process_records_and_answers_like_the_server(database: str) -> 
     assert again.status == 200 and again.accepted == []  # a redelivery, deduplicated
     assert forged.status == 403 and forged.accepted == []
     assert inbox_rows(database) == 1
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to give one away")
+def test_the_workers_run_on_the_cpus_they_are_given_fresh_ones_too(database: str) -> None:
+    helpers = frozenset({max(os.sched_getaffinity(0))})
+    raw = (FIXTURES / "webhooks-sigillo" / "msg-text__sigillo__phone-and-bsuid.json").read_bytes()
+
+    async def scenario() -> list[set[int]]:
+        pool = ReceiverPool(local=None, processes=1, credentials=CREDENTIALS, cpus=helpers)  # type: ignore[arg-type]
+        loop = asyncio.get_running_loop()
+        try:
+            await pool.start()
+            first = await loop.run_in_executor(pool._executor, _ready)
+            placed = [cpus_of(first)]
+            os.kill(first, signal.SIGKILL)
+            await asyncio.sleep(0.5)
+            await pool.receive(raw, sign(SECRET, raw))  # the 503 that brings a fresh pool
+            fresh = await loop.run_in_executor(pool._executor, _ready)
+            assert fresh != first
+            return [*placed, cpus_of(fresh)]
+        finally:
+            pool.close()
+
+    assert asyncio.run(scenario()) == [helpers, helpers]
 
 
 def test_a_dead_worker_costs_one_503_then_a_fresh_worker_records(database: str) -> None:

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from compliance.audit.reader import iter_entries
 from compliance.context import build_context
 from compliance.storage import create_engine_from_url
+from connectors.whatsapp.cpu_affinity import cpus_of
 from connectors.whatsapp.receiver_pool import WebhookWorkersFailed
 from connectors.whatsapp.simulator import SimConfig, build_app
 from connectors.whatsapp.simulator.testing import serve_app
@@ -167,6 +168,27 @@ def test_a_front_that_dies_is_replaced_and_rings_again(running) -> None:
     answer = post(url, TEXT_WEBHOOK.read_bytes().replace(b"wamid.", b"wamid.again"))
     assert answer.status_code == 200 and answer.json()["accepted"] == 1
     assert len(doorbell.wait()) == 1
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to give one away")
+def test_every_front_runs_on_the_cpus_it_is_given_restarted_ones_too(database) -> None:
+    """Started by a server pinned to its own core, the front moves itself off it first."""
+    helpers = frozenset({max(os.sched_getaffinity(0))})
+    front = WebhookFront(credentials(free_port()), Doorbell(), cpus=helpers)
+    start(front)
+    try:
+        first = front.pid
+        assert first is not None
+        assert cpus_of(first) == helpers  # every thread, the sending thread too
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while front.pid == first and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert front.pid not in (None, first), "no new front"
+        assert cpus_of(front.pid) == helpers  # type: ignore[arg-type]
+        assert os.sched_getaffinity(0) != helpers  # the starting process stays where it was
+    finally:
+        front.stop()
 
 
 def test_a_front_that_stops_answering_is_killed_and_replaced(database) -> None:
