@@ -42,17 +42,11 @@ from bench.cores import placement  # noqa: E402
 from bench.http_load import Request, closed_loop, null_server, open_loop  # noqa: E402
 from compliance.context import build_context  # noqa: E402
 from connectors.rest import rest_subject  # noqa: E402
-from connectors.whatsapp.cpu_affinity import pin_this_process  # noqa: E402
 from connectors.whatsapp.simulator import webhooks as wh  # noqa: E402
 from connectors.whatsapp.webhook_front import HEALTH_PATH, WEBHOOK_PATH  # noqa: E402
 from devstack.postgres import throwaway_database  # noqa: E402
 from devstack.processes import free_port  # noqa: E402
-from devstack.stack import (  # noqa: E402
-    SIMULATOR_SETTINGS,
-    core_split,
-    local_whatsapp_stack,
-    start_stack,
-)
+from devstack.stack import SIMULATOR_SETTINGS, local_whatsapp_stack, start_stack  # noqa: E402
 from devstack.training import ensure_model  # noqa: E402
 
 QUESTIONS = ("what are your delivery times?", "how do returns work?", "where is my order A1234?")
@@ -214,10 +208,8 @@ def main() -> int:
             ),
         )
         stack = cleanup.enter_context(start_stack(config))
-        cores = core_split(config)
-        # The load generator too, as the stack's own processes (after the start: the Rasa
-        # server inherits this process's CPUs and splits them itself).
-        pin_this_process(cores.helpers if cores is not None else None)
+        # The load generator, like the simulator, stands in for Meta and its users: not pinned
+        # (beside the front it took the CPU the front's acknowledgements need).
         pids = {p.name: p.popen.pid for p in stack.processes if p.popen is not None}
         server = pids.pop("Rasa server")
         pinning = placement(server, {**pids, "the load generator": os.getpid()})

@@ -52,8 +52,10 @@ class StackConfig:
     # Extra WhatsApp channel settings for credentials.yml, e.g. {"download_media": True}.
     whatsapp_options: dict[str, object] = field(default_factory=dict)
     data_dir: Path | None = None  # default: <workdir>/data
-    # With a WhatsApp channel: the Rasa server on a core of its own, the simulator, the action
-    # server and the webhook front on the others (WHATSAPP_PIN_CORES, cpu_affinity.py).
+    # With a WhatsApp channel: the Rasa server on a core of its own, the webhook front and the
+    # action server on the others (WHATSAPP_PIN_CORES, cpu_affinity.py). The simulator stands
+    # in for Meta and is left to the scheduler: pinned beside the front, it took the front's
+    # CPU during a burst (ack p99 72-204 ms against 35, docs/benchmarks.md).
     pin_cores: bool = True
     startup_timeout: float = 240.0
 
@@ -245,8 +247,7 @@ def start_stack(config: StackConfig) -> Stack:
                 config.workdir / "simulator.log",
                 env=env,
                 cwd=ROOT,
-                cpus=helpers,
-            ).start()
+            ).start()  # not pinned: Meta's stand-in, whose CPU is not the deployment's
             stack.processes.append(simulator)
         actions = ManagedProcess(
             "action server",

@@ -1,5 +1,5 @@
 """The reference stack's default placement (cpu_affinity.py): the Rasa server alone on one core,
-the webhook front, the action server and the simulator on the others, every thread of each."""
+the webhook front and the action server on the others, every thread of each."""
 
 from __future__ import annotations
 
@@ -29,8 +29,9 @@ def test_the_rasa_server_has_a_core_of_its_own(bot_stack, converse, give_consent
     assert fronts, "the Rasa server started no webhook front"
     for pid in fronts:
         assert cpus_of(pid) == cores.helpers
-    for name in ("action server", "Cloud API simulator"):
-        assert cpus_of(bot_stack.process(name).popen.pid) == cores.helpers, name
+    assert cpus_of(bot_stack.process("action server").popen.pid) == cores.helpers
+    # Meta's stand-in is left to the scheduler: its CPU is not the deployment's.
+    assert cpus_of(bot_stack.process("Cloud API simulator").popen.pid) == os.sched_getaffinity(0)
     assert "whatsapp.cores.pinned " + cores.describe() in rasa.log_path.read_text()
 
 
