@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection
 from compliance.tracker_store import turn_writes
 from connectors.server_heap import freeze_after_start
 from connectors.whatsapp.config import WhatsAppConfig
-from connectors.whatsapp.cpu_affinity import pin_process, split_of_this_process
+from connectors.whatsapp.cpu_affinity import split_of_this_process, try_pin
 from connectors.whatsapp.gate import Gate, InboundFacts
 from connectors.whatsapp.graph_client import GraphClient
 from connectors.whatsapp.graph_clients import GraphClients, graph_client_for, pacer_for
@@ -146,8 +146,8 @@ class WhatsAppInput(InputChannel):
         """Every thread of this server onto its core, before the turn thread and the helpers
         start (they inherit the mask; the helpers then move to theirs)."""
         if self.cores is not None:
-            pin_process(os.getpid(), self.cores.server)
-            logger.info("whatsapp.cores.pinned %s", self.cores.describe())
+            if try_pin(os.getpid(), self.cores.server):  # else it warned why
+                logger.info("whatsapp.cores.pinned %s", self.cores.describe())
         elif self.config.pin_cores:
             logger.info("whatsapp.cores.not_pinned reason=fewer_than_two_cpus")
 

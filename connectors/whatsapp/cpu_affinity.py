@@ -15,10 +15,14 @@ thread that starts it, and a child process its parent's, which is why a helper p
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +57,23 @@ def pin_process(pid: int, cpus: Iterable[int]) -> None:
             continue
 
 
+def try_pin(pid: int, cpus: Iterable[int]) -> bool:
+    """pin_process, or a warning if the system refuses (a cpuset without those CPUs, a seccomp
+    profile without sched_setaffinity): pinning speeds the bot up, and is never a reason for it
+    not to run."""
+    try:
+        pin_process(pid, cpus)
+    except OSError as exc:
+        reason = errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+        logger.warning("whatsapp.cores.not_pinned pid=%s reason=%s", pid, reason)
+        return False
+    return True
+
+
 def pin_this_process(cpus: Iterable[int] | None) -> None:
     """For a helper's first line: None leaves it where it was started."""
     if cpus is not None:
-        pin_process(os.getpid(), cpus)
+        try_pin(os.getpid(), cpus)
 
 
 def cpus_of(pid: int) -> set[int]:

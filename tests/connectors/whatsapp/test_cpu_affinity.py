@@ -8,7 +8,13 @@ import sys
 
 import pytest
 
-from connectors.whatsapp.cpu_affinity import CoreSplit, cpus_of, pin_process, split
+from connectors.whatsapp.cpu_affinity import (
+    CoreSplit,
+    cpus_of,
+    pin_process,
+    pin_this_process,
+    split,
+)
 
 TWO_CPUS = pytest.mark.skipif(
     len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs: one is moved away from the other"
@@ -49,3 +55,11 @@ def test_every_thread_of_a_process_is_pinned() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_refused_pinning_warns_and_changes_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    """A CPU the system does not have (or a cpuset without it): the helper runs where it was."""
+    before = cpus_of(os.getpid())
+    pin_this_process({4095})
+    assert cpus_of(os.getpid()) == before
+    assert "whatsapp.cores.not_pinned" in caplog.text and "reason=EINVAL" in caplog.text
