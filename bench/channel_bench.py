@@ -170,8 +170,8 @@ def main() -> int:
     parser.add_argument(
         "--no-pin",
         action="store_true",
-        help="decline the stack's default of the Rasa server on a core of its own and every"
-        " other process on the others (WHATSAPP_PIN_CORES=false)",
+        help="decline the stack's default of the Rasa server on a core of its own, its webhook"
+        " front and the action server on the others (WHATSAPP_PIN_CORES=false)",
     )
     parser.add_argument(
         "--senders",

@@ -12,7 +12,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from connectors.whatsapp.cpu_affinity import pin_process
+from connectors.whatsapp.cpu_affinity import try_pin
 
 
 class StackError(RuntimeError):
@@ -63,7 +63,7 @@ class ManagedProcess:
         )
         log.close()
         if self.cpus is not None:  # still starting: every thread it makes inherits the mask
-            pin_process(self.popen.pid, self.cpus)
+            try_pin(self.popen.pid, self.cpus)
         return self
 
     def running(self) -> bool:

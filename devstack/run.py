@@ -50,8 +50,9 @@ def _cpus_line(config: StackConfig) -> str:
         why = "WHATSAPP_PIN_CORES=false" if not config.pin_cores else "fewer than two CPUs"
         return f"  CPUs:      not pinned ({why})"
     return (
-        f"  CPUs:      the Rasa server alone on CPU {min(cores.server)}, the other processes on "
-        f"{sorted(cores.helpers)} (WHATSAPP_PIN_CORES=false to decline)"
+        f"  CPUs:      the Rasa server alone on CPU {min(cores.server)}, its webhook front (or "
+        f"workers) and the action server on {sorted(cores.helpers)} (WHATSAPP_PIN_CORES=false "
+        "to decline)"
     )
 
 

@@ -39,3 +39,31 @@ def test_a_declined_or_rest_only_stack_pins_nothing(tmp_path) -> None:
     declined = StackConfig(model=tmp_path, workdir=tmp_path, channel="whatsapp", pin_cores=False)
     rest_only = StackConfig(model=tmp_path, workdir=tmp_path, channel="rest")
     assert core_split(declined) is None and core_split(rest_only) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, True), ("", True), ("false", False), ("on", True)]
+)
+def test_make_run_pins_unless_declined(monkeypatch, value, expected) -> None:
+    from devstack.run import _pin_cores
+
+    if value is None:
+        monkeypatch.delenv("WHATSAPP_PIN_CORES", raising=False)
+    else:
+        monkeypatch.setenv("WHATSAPP_PIN_CORES", value)
+    assert _pin_cores() is expected
+
+
+def test_make_run_names_a_bad_pin_setting_and_says_where_things_run(monkeypatch, tmp_path) -> None:
+    from devstack.processes import StackError
+    from devstack.run import _cpus_line, _pin_cores
+
+    monkeypatch.setenv("WHATSAPP_PIN_CORES", "sometimes")
+    with pytest.raises(StackError, match="'pin_cores' .*WHATSAPP_PIN_CORES.*true or false"):
+        _pin_cores()
+    pinned = StackConfig(model=tmp_path, workdir=tmp_path, channel="whatsapp")
+    cores = split_of_this_process()
+    assert cores is not None
+    assert f"alone on CPU {min(cores.server)}" in _cpus_line(pinned)
+    declined = StackConfig(model=tmp_path, workdir=tmp_path, channel="whatsapp", pin_cores=False)
+    assert "not pinned (WHATSAPP_PIN_CORES=false)" in _cpus_line(declined)
