@@ -208,8 +208,8 @@ def main() -> int:
             ),
         )
         stack = cleanup.enter_context(start_stack(config))
-        # The load generator, like the simulator, stands in for Meta and its users: not pinned
-        # (beside the front it took the CPU the front's acknowledgements need).
+        # The load generator, like the simulator, stands in for Meta and its users, whose CPU
+        # is not the deployment's: not pinned.
         pids = {p.name: p.popen.pid for p in stack.processes if p.popen is not None}
         server = pids.pop("Rasa server")
         pinning = placement(server, {**pids, "the load generator": os.getpid()})

@@ -54,8 +54,8 @@ class StackConfig:
     data_dir: Path | None = None  # default: <workdir>/data
     # With a WhatsApp channel: the Rasa server on a core of its own, the webhook front and the
     # action server on the others (WHATSAPP_PIN_CORES, cpu_affinity.py). The simulator stands
-    # in for Meta and is left to the scheduler: pinned beside the front, it took the front's
-    # CPU during a burst (ack p99 72-204 ms against 35, docs/benchmarks.md).
+    # in for Meta, whose CPU is not the deployment's, and is left to the scheduler (pinned
+    # beside the front it measured no better: docs/benchmarks.md, session 15).
     pin_cores: bool = True
     startup_timeout: float = 240.0
 

@@ -116,12 +116,16 @@ class WhatsAppInput(InputChannel):
         self.credentials = credentials
         # Split now, pinned at start (cpu_affinity.py): the helpers are given the other cores.
         self.cores = split_of_this_process() if config.pin_cores else None
-        self.helper_cpus = self.cores.helpers if self.cores is not None else None
         with_front = config.webhook_port is not None
         self.receivers = ReceiverPool(
             self.receiver, 0 if with_front else webhook_processes, credentials, self.helper_cpus
         )
         self.front: WebhookFront | None = None
+
+    @property
+    def helper_cpus(self) -> frozenset[int] | None:
+        """Where the front or the webhook workers run; None: where the server does."""
+        return self.cores.helpers if self.cores is not None else None
 
     def _default_graph(self) -> GraphClient:
         return graph_client_for(self.config, self.graphs.pacer)
