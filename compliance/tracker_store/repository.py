@@ -83,12 +83,13 @@ def append(
     mark: Mark | None,
     seal: RowSealer,
     now: datetime,
+    presealed: list[dict[str, Any]] | None = None,
 ) -> Appended:
     """Store the events of `events` not yet stored (per `mark`, else Rasa's session rule)."""
 
     def attempt() -> Appended:
         with storage_errors(), engine.begin() as conn:
-            return append_on(conn, sender_id, events, mark, seal, now)
+            return append_on(conn, sender_id, events, mark, seal, now, presealed)
 
     return retry_conflicts(attempt)
 
@@ -100,11 +101,13 @@ def append_on(
     mark: Mark | None,
     seal: RowSealer,
     now: datetime,
+    presealed: list[dict[str, Any]] | None = None,
 ) -> Appended:
     """append() in the caller's transaction, one attempt: an IntegrityError means another writer
-    created the conversation or took these seqs first; roll back and retry (retry_conflicts)."""
+    created the conversation or took these seqs first; roll back and retry (retry_conflicts).
+    `presealed`: preseal()'s rows, used if the append goes as `mark` predicted."""
     if mark is not None:
-        done = _append_fast(conn, sender_id, events, mark, seal, now)
+        done = _append_fast(conn, sender_id, events, mark, seal, now, presealed)
         if done is not None:
             return done
     return _append_slow(conn, sender_id, events, mark, seal, now)
@@ -120,8 +123,23 @@ def retry_conflicts(attempt: Callable[[], Appended]) -> Appended:
     raise StorageUnavailable("the tracker store could not append after repeated write conflicts")
 
 
+def preseal(new: Sequence[Any], mark: Mark, seal: RowSealer) -> list[dict[str, Any]]:
+    """The rows of the append that `mark` predicts: `new` (the events after mark.synced) at the
+    seqs from mark.event_count. Sealed before the transaction, because an append runs holding
+    SQLite's write lock, which the webhook front waits on to acknowledge, and sealing is most
+    of the CPU it spends there. If another writer moved the conversation on, the append does
+    not use them and seals anew."""
+    return [seal(mark.generation, mark.event_count + i, e.as_dict()) for i, e in enumerate(new)]
+
+
 def _append_fast(
-    conn: Connection, sender: str, events: Sequence[Any], mark: Mark, seal: RowSealer, now: datetime
+    conn: Connection,
+    sender: str,
+    events: Sequence[Any],
+    mark: Mark,
+    seal: RowSealer,
+    now: datetime,
+    presealed: list[dict[str, Any]] | None,
 ) -> Appended | None:
     new = unsaved(events, mark.synced)
     if not new:
@@ -142,7 +160,9 @@ def _append_fast(
     ).rowcount
     if updated != 1:
         return None
-    return _insert(conn, sender, mark.generation, start, new, len(events), session_start, seal)
+    return _insert(
+        conn, sender, mark.generation, start, new, len(events), session_start, seal, presealed
+    )
 
 
 def _append_slow(
@@ -197,9 +217,12 @@ def _insert(
     tracker_len: int,
     session_start: int,
     seal: RowSealer,
+    presealed: list[dict[str, Any]] | None = None,
 ) -> Appended:
     if new:
-        rows = [seal(generation, start + i, event.as_dict()) for i, event in enumerate(new)]
+        rows = presealed
+        if rows is None:
+            rows = [seal(generation, start + i, event.as_dict()) for i, event in enumerate(new)]
         _INSERT_EVENTS.execute(conn, rows)
     count = start + len(new)
     return Appended(

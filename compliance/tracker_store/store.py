@@ -115,12 +115,13 @@ class EncryptedTrackerStore(TrackerStore):
         seal = partial(seal_event, self._keys, sender)
         events, now = tracker.events, self._clock()
         unsaved = _unsaved(events, mark)
+        presealed = repository.preseal(unsaved, mark, seal) if mark is not None else None
         writes = turn_writes.pending(self._database, _message_ids(unsaved))
         if self._audit is not None and (writes or _any_bot_action(unsaved)):
-            result = self._append_audited(sender, events, mark, seal, now, writes)
+            result = self._append_audited(sender, events, mark, seal, now, writes, presealed)
             turn_writes.settle(self._database, writes)
         else:  # nothing to audit: the store's own transaction, no audit commit
-            result = repository.append(self.engine, sender, events, mark, seal, now)
+            result = repository.append(self.engine, sender, events, mark, seal, now, presealed)
         if result.version is None or result.mark is None:
             logger.info("tracker save dropped: conversation %s was deleted meanwhile", sender)
             self._cache.evict(sender)
@@ -166,6 +167,7 @@ class EncryptedTrackerStore(TrackerStore):
         seal: RowSealer,
         now: datetime,
         writes: dict[str, turn_writes.Write],
+        presealed: list[dict[str, Any]] | None,
     ) -> Appended:
         """repository.append in the audit log's transaction, with one `bot_action` entry per
         action written and the turn writes registered for the messages saved (turn_writes.py):
@@ -175,7 +177,7 @@ class EncryptedTrackerStore(TrackerStore):
         outcome: list[Appended] = []
 
         def change(conn: Any) -> list[NewEntry]:
-            result = repository.append_on(conn, sender, events, mark, seal, now)
+            result = repository.append_on(conn, sender, events, mark, seal, now, presealed)
             outcome[:] = [result]  # the last run is the one that committed
             for write in writes.values():
                 write(conn)

@@ -214,3 +214,34 @@ async def test_each_bot_action_names_the_message_it_answered(audited_store, doma
         (None, "action_order_status", None),
         (None, "utter_order", None),
     ]
+
+
+@pytest.mark.parametrize("audited", [True, False], ids=["audited", "nothing_to_audit"])
+async def test_a_save_seals_its_events_before_its_transaction(
+    store_factory, audit, domain, conversation, engine, subject_keys, monkeypatch, audited
+):
+    """The append's transaction holds the database's write lock (SQLite's is the webhook front's
+    to wait on before it acknowledges), so the events that the tracker's mark predicts are
+    sealed while no connection is checked out (repository.preseal)."""
+    store = store_factory(audit=audit) if audited else store_factory()
+    await store.save(_tracker(domain, conversation(1)))
+    tracker = await store.retrieve(PSEUDONYM)
+    tracker.update(SlotSet("order_id", "A-9"))
+    if audited:
+        tracker.update(ActionExecuted("utter_order", policy="RulePolicy"))
+    tracker.update(ActionExecuted("action_listen"))
+    seal_for = subject_keys.seal_for
+    in_use: list[int] = []
+
+    pools = {engine.pool, audit._writer.pool}  # noqa: SLF001 - SQLite's audit writes apart
+
+    def sealing(*args):  # type: ignore[no-untyped-def]
+        in_use.append(sum(pool.checkedout() for pool in pools))
+        return seal_for(*args)
+
+    monkeypatch.setattr(subject_keys, "seal_for", sealing)
+    await store.save(tracker)
+    assert in_use == [0] * (3 if audited else 2)
+    monkeypatch.undo()
+    full = await store_factory().retrieve_full_tracker(PSEUDONYM)  # opens under the right seqs
+    assert [e.value for e in full.events if isinstance(e, SlotSet)][-1] == "A-9"
