@@ -8,7 +8,9 @@ the channel does), resolve the recipient, the send guard's check, audit the outb
 seal and store the turn's five tracker events (with the bot action's audit entry and the inbox
 row's completion, in the same transaction, as the tracker store does). The full Rasa turn is the
 latency of one REST turn of a real Rasa server and action server on the reference assistant (which
-includes its encrypted tracker store). Target: overhead under 5% of a turn.
+includes its encrypted tracker store). Target: overhead under 5% of a turn. Also reported: how
+long that work holds SQLite's write lock (bench/write_lock_meter.py), which the webhook front
+waits for before it acknowledges.
 
 Run: `.venv/bin/python bench/compliance_overhead_bench.py` (about 2 minutes; `--quick`).
 """
@@ -31,6 +33,7 @@ from sqlalchemy.engine import Connection
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import grant_consent, print_table  # noqa: E402
+from bench.write_lock_meter import WriteLockMeter  # noqa: E402
 from compliance.context import build_context  # noqa: E402
 from compliance.gate import ComplianceGate  # noqa: E402
 from compliance.keys import write_new_keyfile  # noqa: E402
@@ -85,26 +88,37 @@ INBOX_STAGE = STAGES[1]
 
 
 class Laps:
-    """Per-stage times of one turn: `lap(stage)` charges the time since the previous lap."""
+    """Per-stage times of one turn: `lap(stage)` charges the time since the previous lap, and
+    the time the write lock was held since then (`meter`, when installed)."""
 
-    def __init__(self) -> None:
+    def __init__(self, meter: WriteLockMeter | None = None) -> None:
+        self.meter = meter or WriteLockMeter()
         self.times: dict[str, list[float]] = {stage: [] for stage in STAGES}
+        self.held: dict[str, list[float]] = {stage: [] for stage in STAGES}
         self._turn: dict[str, float] = {}
+        self._turn_held: dict[str, float] = {}
         self._last = 0.0
+        self._last_held = 0.0
 
     def start(self) -> None:
         self._turn = dict.fromkeys(STAGES, 0.0)
-        self._last = time.perf_counter()
+        self._turn_held = dict.fromkeys(STAGES, 0.0)
+        self._last, self._last_held = time.perf_counter(), self.meter.held
 
     def lap(self, stage: str) -> None:
-        now = time.perf_counter()
+        now, held = time.perf_counter(), self.meter.held
         self._turn[stage] += now - self._last
-        self._last = now
+        self._turn_held[stage] += held - self._last_held
+        self._last, self._last_held = now, held
 
     def end(self) -> float:
         for stage, spent in self._turn.items():
             self.times[stage].append(spent)
+            self.held[stage].append(self._turn_held[stage])
         return sum(self._turn.values())
+
+    def held_per_turn(self) -> list[float]:
+        return [sum(turn) for turn in zip(*self.held.values(), strict=True)]
 
 
 def claim_facts(inbox: Inbox, gate: ComplianceGate, seq: int, conn: Connection) -> InboundFacts:
@@ -193,7 +207,8 @@ def compliance_turn_latencies(turns_wanted: int, laps: Laps) -> list[float]:
             assert not turn_writes.withdraw(inbox.database, id_hash)  # the save completed it
             latencies.append(laps.end())
 
-    asyncio.run(turns())
+    with laps.meter.installed():
+        asyncio.run(turns())
     context.audit.close()
     return latencies
 
@@ -228,6 +243,15 @@ def main() -> int:
         (
             "the same without the inbox stage (the durable record), median",
             f"{without_inbox * 1000:.2f} ms = {100 * without_inbox / turn:.1f}%",
+        ),
+        (
+            "SQLite's write lock held by the turn's compliance work, median (what the webhook "
+            "front's acknowledgement may wait for)",
+            f"{statistics.median(laps.held_per_turn()) * 1000:.2f} ms",
+        ),
+        *(
+            (f"  of which {stage.split(':')[0]}, median", f"{statistics.median(ms) * 1000:.2f} ms")
+            for stage, ms in laps.held.items()
         ),
         ("turns measured (Rasa / compliance)", f"{len(rasa)} / {len(compliance) * 2}"),
     ]
