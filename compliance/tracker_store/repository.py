@@ -126,10 +126,16 @@ def retry_conflicts(attempt: Callable[[], Appended]) -> Appended:
 def preseal(new: Sequence[Any], mark: Mark, seal: RowSealer) -> list[dict[str, Any]]:
     """The rows of the append that `mark` predicts: `new` (the events after mark.synced) at the
     seqs from mark.event_count. Sealed before the transaction, because an append runs holding
-    SQLite's write lock, which the webhook front waits on to acknowledge, and sealing is most
-    of the CPU it spends there. If another writer moved the conversation on, the append does
-    not use them and seals anew."""
-    return [seal(mark.generation, mark.event_count + i, e.as_dict()) for i, e in enumerate(new)]
+    SQLite's write lock, which the webhook front waits on to acknowledge, and sealing is about
+    half of the CPU it spends there. If another writer moved the conversation on, the append
+    does not use them and seals anew."""
+    return _sealed_rows(seal, mark.generation, mark.event_count, new)
+
+
+def _sealed_rows(
+    seal: RowSealer, generation: str, start: int, new: Sequence[Any]
+) -> list[dict[str, Any]]:
+    return [seal(generation, start + i, event.as_dict()) for i, event in enumerate(new)]
 
 
 def _append_fast(
@@ -220,9 +226,7 @@ def _insert(
     presealed: list[dict[str, Any]] | None = None,
 ) -> Appended:
     if new:
-        rows = presealed
-        if rows is None:
-            rows = [seal(generation, start + i, event.as_dict()) for i, event in enumerate(new)]
+        rows = _sealed_rows(seal, generation, start, new) if presealed is None else presealed
         _INSERT_EVENTS.execute(conn, rows)
     count = start + len(new)
     return Appended(

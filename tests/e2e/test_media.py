@@ -41,12 +41,19 @@ def _rows(stack_context, subject: str, count: int = 1, wait: float = 20.0) -> li
         time.sleep(0.2)
 
 
-def _last_user_metadata(bot_stack, subject: str) -> tuple[dict, str]:
-    """The metadata of the subject's last user message, as Rasa's tracker holds it."""
-    answer = httpx.get(f"{bot_stack.rasa_url}/conversations/{subject}/tracker", timeout=30)
-    answer.raise_for_status()
-    users = [e for e in answer.json()["events"] if e["event"] == "user"]
-    return users[-1]["metadata"], answer.text
+def _last_user_metadata(bot_stack, subject: str, wait: float = 20.0) -> tuple[dict, str]:
+    """The metadata of the subject's last user message, as Rasa's tracker holds it. Waited
+    for: the reply reaches the simulator while the turn goes on, and the tracker is saved
+    when the turn ends."""
+    deadline = time.monotonic() + wait
+    while True:
+        answer = httpx.get(f"{bot_stack.rasa_url}/conversations/{subject}/tracker", timeout=30)
+        answer.raise_for_status()
+        users = [e for e in answer.json()["events"] if e["event"] == "user"]
+        if users or time.monotonic() > deadline:
+            assert users, "the tracker has no user message"
+            return users[-1]["metadata"], answer.text
+        time.sleep(0.2)
 
 
 def _audit(stack_context, subject: str, kind: str) -> list[dict]:
