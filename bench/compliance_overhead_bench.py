@@ -89,10 +89,10 @@ INBOX_STAGE = STAGES[1]
 
 class Laps:
     """Per-stage times of one turn: `lap(stage)` charges the time since the previous lap, and
-    the time the write lock was held since then (`meter`, when installed)."""
+    the time the write lock was held since then (`meter`, while installed)."""
 
-    def __init__(self, meter: WriteLockMeter | None = None) -> None:
-        self.meter = meter or WriteLockMeter()
+    def __init__(self) -> None:
+        self.meter = WriteLockMeter()
         self.times: dict[str, list[float]] = {stage: [] for stage in STAGES}
         self.held: dict[str, list[float]] = {stage: [] for stage in STAGES}
         self._turn: dict[str, float] = {}

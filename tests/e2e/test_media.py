@@ -11,6 +11,8 @@ import base64
 import hashlib
 import json
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -27,33 +29,45 @@ pytestmark = pytest.mark.e2e
 MARKER = b"SIGILLO-E2E-PLAINTEXT-PHOTO-MARKER"
 PHOTO = b"\x89PNG\r\n\x1a\n" + MARKER * 300
 CAPTION = "where is my order A1234?"
+T = TypeVar("T")
+
+
+def _polled(read: Callable[[], T], ready: Callable[[T], bool], wait: float) -> T:
+    """`read()` again every 0.2 s until `ready` says yes or `wait` seconds have passed."""
+    deadline = time.monotonic() + wait
+    while True:
+        value = read()
+        if ready(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
 
 
 def _rows(stack_context, subject: str, count: int = 1, wait: float = 20.0) -> list:
-    deadline = time.monotonic() + wait
-    while True:
+    def read() -> list:
         with stack_context.engine.connect() as conn:
-            rows = conn.execute(
+            return conn.execute(
                 sa.select(inbound_media).where(inbound_media.c.subject == subject)
             ).all()
-        if len(rows) >= count or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.2)
+
+    return _polled(read, lambda rows: len(rows) >= count, wait)
 
 
 def _last_user_metadata(bot_stack, subject: str, wait: float = 20.0) -> tuple[dict, str]:
     """The metadata of the subject's last user message, as Rasa's tracker holds it. Waited
     for: the reply reaches the simulator while the turn goes on, and the tracker is saved
     when the turn ends."""
-    deadline = time.monotonic() + wait
-    while True:
+
+    def read() -> httpx.Response:
         answer = httpx.get(f"{bot_stack.rasa_url}/conversations/{subject}/tracker", timeout=30)
         answer.raise_for_status()
-        users = [e for e in answer.json()["events"] if e["event"] == "user"]
-        if users or time.monotonic() > deadline:
-            assert users, "the tracker has no user message"
-            return users[-1]["metadata"], answer.text
-        time.sleep(0.2)
+        return answer
+
+    def users(answer: httpx.Response) -> list[dict]:
+        return [e for e in answer.json()["events"] if e["event"] == "user"]
+
+    answer = _polled(read, lambda answer: bool(users(answer)), wait)
+    assert users(answer), "the tracker has no user message"
+    return users(answer)[-1]["metadata"], answer.text
 
 
 def _audit(stack_context, subject: str, kind: str) -> list[dict]:

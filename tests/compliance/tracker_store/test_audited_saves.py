@@ -231,9 +231,8 @@ async def test_a_save_seals_its_events_before_its_transaction(
         tracker.update(ActionExecuted("utter_order", policy="RulePolicy"))
     tracker.update(ActionExecuted("action_listen"))
     seal_for = subject_keys.seal_for
-    in_use: list[int] = []
-
     pools = {engine.pool, audit._writer.pool}  # noqa: SLF001 - SQLite's audit writes apart
+    in_use: list[int] = []
 
     def sealing(*args):  # type: ignore[no-untyped-def]
         in_use.append(sum(pool.checkedout() for pool in pools))
