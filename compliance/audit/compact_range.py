@@ -71,7 +71,9 @@ class CompactRange:
         return out
 
     def copy(self) -> CompactRange:
-        return CompactRange(self.size, list(self._hashes))
+        twin = CompactRange.__new__(CompactRange)  # valid already: __init__'s checks skipped
+        twin.size, twin._hashes = self.size, list(self._hashes)
+        return twin
 
     def to_json(self) -> str:
         return json.dumps({

@@ -61,7 +61,11 @@ def format_time(moment: datetime) -> str:
     """UTC with microseconds and a Z, the one textual form stored and hashed."""
     if moment.tzinfo is None:
         raise PersonalDataRejected("time must be timezone-aware (UTC)")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not timezone.utc:
+        moment = moment.astimezone(timezone.utc)
+    # isoformat's "+00:00" swapped for the Z: the text strftime("%Y-%m-%dT%H:%M:%S.%fZ") gives
+    # (for years from 1000 on), in about two thirds of its time; every entry formats one.
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_time(text: str) -> datetime:

@@ -32,6 +32,7 @@ from compliance.storage.direct import Direct, execute_driver_sql
 from compliance.storage.durability import transaction
 from compliance.storage.group_commit import GroupCommitter
 from compliance.storage.guard import storage_errors
+from compliance.storage.kept_connection import KeptConnection
 from compliance.storage.sqlite_write_lock import WriteLockedConnection
 
 DEFAULT_ORIGIN = "sigillo"
@@ -73,6 +74,8 @@ class _Head:
     last_checkpoint_size: int
     last_checkpoint_time: datetime | None
     pruned_before: int
+    # last_checkpoint_time as the row stores it: written back unchanged by most appends.
+    last_checkpoint_text: str | None = None
 
 
 class AuditLog:
@@ -105,6 +108,8 @@ class AuditLog:
         self.public_key = cp.public_key_of(signing_seed)
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._writer = _writer_engine(engine)
+        # The connection the group commit's batches keep between them (SQLite).
+        self._batch_connection = KeptConnection(self._writer)
         self._group: GroupCommitter[_Request, list[int]] = GroupCommitter(self._append_batch)
 
     def __repr__(self) -> str:  # never the seed
@@ -112,6 +117,7 @@ class AuditLog:
 
     def close(self) -> None:
         """Release the private SQLite writer pool (the shared engine is the caller's)."""
+        self._batch_connection.close()
         if self._writer is not self.engine:
             self._writer.dispose()
 
@@ -166,7 +172,7 @@ class AuditLog:
         """Every request of a group commit in one transaction (see group_commit.py)."""
         seqs: list[list[int]] = []
         durable = any(request.durable for request in requests)
-        with self.locked(durable=durable) as (connection, head):
+        with self._batch_locked(durable) as (connection, head):
             for request in requests:
                 entries = request.run(connection)
                 seqs.append(self.append_locked(connection, head, entries) if entries else [])
@@ -193,6 +199,14 @@ class AuditLog:
             with transaction(connection, durable=durable):
                 yield from self._locked_head(connection)
 
+    @contextmanager
+    def _batch_locked(self, durable: bool) -> Iterator[tuple[Connection, _Head]]:
+        """As locked(), for the group commit's batches, which run one at a time: on the
+        connection they keep between them (compliance/storage/kept_connection.py)."""
+        with storage_errors(), self._batch_connection.connection() as connection:
+            with transaction(connection, durable=durable):
+                yield from self._locked_head(connection)
+
     def _locked_head(self, connection: Connection) -> Iterator[tuple[Connection, _Head]]:
         query = _READ_HEAD if connection.dialect.name == "sqlite" else _READ_HEAD_FOR_UPDATE
         row = query.execute(connection).one_or_none()
@@ -204,7 +218,7 @@ class AuditLog:
             head.size,
             head.compact.to_json(),
             head.last_checkpoint_size,
-            format_time(head.last_checkpoint_time) if head.last_checkpoint_time else None,
+            head.last_checkpoint_text,
             head.pruned_before,
         )
         _WRITE_HEAD.execute(connection, dict(zip(_HEAD_PARAMS, written, strict=True)))
@@ -250,16 +264,17 @@ class AuditLog:
                     now: datetime) -> cp.SignedCheckpoint:
         signed = cp.sign(cp.Checkpoint(self.origin, head.size, head.compact.root(), now),
                          self._seed)
+        time_text = format_time(now)
         connection.execute(insert(audit_checkpoints).values(
             size=head.size,
             root=signed.checkpoint.root.hex(),
-            time=format_time(now),
+            time=time_text,
             signature=base64.b64encode(signed.signature).decode("ascii"),
             note=signed.note(self.public_key),
             compact_range=head.compact.to_json(),
         ))
         head.last_checkpoint_size = head.size
-        head.last_checkpoint_time = now
+        head.last_checkpoint_time, head.last_checkpoint_text = now, time_text
         return signed
 
 
@@ -289,6 +304,7 @@ def _parse_head(row: Any) -> _Head:
         last_checkpoint_time=(parse_time(row.last_checkpoint_time)
                               if row.last_checkpoint_time else None),
         pruned_before=row.pruned_before,
+        last_checkpoint_text=row.last_checkpoint_time,
     )
     if head.compact.size != head.size:
         raise ConfigError("audit_head is inconsistent: compact range size != size")
@@ -306,7 +322,7 @@ def _remember_head(written: _HeadKey, head: _Head) -> None:
 def _copy_head(head: _Head) -> _Head:
     """A copy the caller may extend (the compact range is the only mutable part)."""
     return _Head(head.size, head.compact.copy(), head.last_checkpoint_size,
-                 head.last_checkpoint_time, head.pruned_before)
+                 head.last_checkpoint_time, head.pruned_before, head.last_checkpoint_text)
 
 
 def _writer_engine(engine: Engine) -> Engine:

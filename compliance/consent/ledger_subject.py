@@ -89,8 +89,7 @@ class SubjectFacts:
     def send_context(self, subject: str, now: datetime | None = None) -> SendContext:
         """The send guard's inputs for `subject` (see send_guard.may_send)."""
         now = _utc(now) or self._clock()
-        with self._engine.connect() as conn:
-            rows = _SUBJECT_ROWS.execute(conn, {"s_subject": subject}).all()
+        rows = _SUBJECT_ROWS.read(self._engine, {"s_subject": subject}).all()
         states = {p: ConsentState.NONE for p in self.purposes}
         states.update({r.purpose: ConsentState(r.state) for r in rows})
         last_inbound = max(

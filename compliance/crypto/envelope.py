@@ -42,14 +42,15 @@ def field_aad(subject: str, field: str) -> bytes:
 
 
 def seal(
-    key: bytes,
+    key: bytes | primitives.Cipher,
     plaintext: bytes,
     aad: bytes,
     *,
     key_version: int = 0,
     nonce: bytes | None = None,
 ) -> bytes:
-    """Encrypt and authenticate `plaintext` under a 32-byte `key`, bound to `aad`.
+    """Encrypt and authenticate `plaintext` under a 32-byte `key` (or its Cipher), bound to
+    `aad`.
 
     `nonce` is for known-answer vectors only: reusing a nonce under one key breaks GCM.
     """
@@ -67,7 +68,7 @@ def token_key_version(token: bytes) -> int:
     return HEADER.unpack_from(token)[1]
 
 
-def open_sealed(key: bytes, token: bytes, aad: bytes) -> bytes:
+def open_sealed(key: bytes | primitives.Cipher, token: bytes, aad: bytes) -> bytes:
     """The plaintext of `token`; IntegrityFailure or DecryptionError, never partial output."""
     _check_format(token)
     header = token[: HEADER.size]

@@ -38,21 +38,42 @@ def constant_time_equal(a: bytes, b: bytes) -> bool:
     return hmac.compare_digest(a, b)
 
 
-def aes_gcm_encrypt(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
-    """Ciphertext with the 16-byte tag appended. Requires a 32-byte key and a 12-byte nonce."""
-    _check_len("key", key, AES_KEY_BYTES)
-    _check_len("nonce", nonce, GCM_NONCE_BYTES)
-    return AESGCM(key).encrypt(nonce, plaintext, aad)
+class Cipher:
+    """AES-256-GCM under one 32-byte key, set up once. For a key that seals and opens many
+    times, such as a subject's cached data key: setting the cipher up costs about twice as much
+    as sealing a few hundred bytes with it (docs/benchmarks.md, issue 4)."""
+
+    __slots__ = ("_aead",)
+
+    def __init__(self, key: bytes) -> None:
+        _check_len("key", key, AES_KEY_BYTES)
+        self._aead = AESGCM(key)
+
+    def __repr__(self) -> str:  # never the key
+        return "Cipher(AES-256-GCM)"
+
+    def encrypt(self, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+        """Ciphertext with the 16-byte tag appended. Requires a 12-byte nonce."""
+        _check_len("nonce", nonce, GCM_NONCE_BYTES)
+        return self._aead.encrypt(nonce, plaintext, aad)
+
+    def decrypt(self, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
+        """Plaintext, or AuthenticationFailed if the key, nonce, aad or ciphertext do not match."""
+        _check_len("nonce", nonce, GCM_NONCE_BYTES)
+        try:
+            return self._aead.decrypt(nonce, ciphertext, aad)
+        except InvalidTag:
+            raise AuthenticationFailed("AES-GCM authentication failed") from None
 
 
-def aes_gcm_decrypt(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
+def aes_gcm_encrypt(key: bytes | Cipher, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """Ciphertext with the 16-byte tag appended: a 32-byte key (or its Cipher), a 12-byte nonce."""
+    return (key if isinstance(key, Cipher) else Cipher(key)).encrypt(nonce, plaintext, aad)
+
+
+def aes_gcm_decrypt(key: bytes | Cipher, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
     """Plaintext, or AuthenticationFailed if the key, nonce, aad or ciphertext do not match."""
-    _check_len("key", key, AES_KEY_BYTES)
-    _check_len("nonce", nonce, GCM_NONCE_BYTES)
-    try:
-        return AESGCM(key).decrypt(nonce, ciphertext, aad)
-    except InvalidTag:
-        raise AuthenticationFailed("AES-GCM authentication failed") from None
+    return (key if isinstance(key, Cipher) else Cipher(key)).decrypt(nonce, ciphertext, aad)
 
 
 def ed25519_generate_seed() -> bytes:

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from compliance.crypto import data_keys, envelope
+from compliance.crypto import data_keys, envelope, primitives
 from compliance.errors import ComplianceError, KeyringError, SubjectErased, UnknownKeyVersion
 from compliance.keys.keyring import Keyring
 from compliance.storage.tables_identity import FENCE_ID, kek_fence, subject_keys
@@ -45,6 +45,11 @@ class DataKey:
     pseudonym: str
     generation: int
     key: bytes = field(repr=False)
+    # Set up once per key and cached with it: it lives exactly as long as the key does here.
+    cipher: primitives.Cipher = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cipher", primitives.Cipher(self.key))
 
 
 class _StaleKeyring(Exception):
@@ -146,7 +151,7 @@ class SubjectKeyStore:
     def seal_for(self, pseudonym: str, field_name: str, plaintext: bytes) -> bytes:
         """`plaintext` sealed under the subject's current key, bound to (pseudonym, field)."""
         data_key = self.current(pseudonym, create=True)
-        return envelope.seal(data_key.key, plaintext, envelope.field_aad(pseudonym, field_name),
+        return envelope.seal(data_key.cipher, plaintext, envelope.field_aad(pseudonym, field_name),
                              key_version=data_key.generation)
 
     def open_for(self, pseudonym: str, field_name: str, token: bytes) -> bytes:
@@ -161,7 +166,7 @@ class SubjectKeyStore:
             raise SubjectErased("sealed under a data key generation that was destroyed")
         if generation != data_key.generation:
             raise UnknownKeyVersion("sealed under a data key generation this store does not hold")
-        return envelope.open_sealed(data_key.key, token,
+        return envelope.open_sealed(data_key.cipher, token,
                                     envelope.field_aad(pseudonym, field_name))
 
     # --- KEK rotation ------------------------------------------------------------------------

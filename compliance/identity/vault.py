@@ -34,8 +34,8 @@ from compliance.storage.upsert import insert_ignore
 
 IDENTIFIER_FIELD = "identifier"
 _t = identities.c
-# The reads on every turn's path, built once and run on the driver's cursor (see
-# compliance/audit/log.py and compliance/storage/direct.py for why).
+# The reads on every turn's path, built once and run on an idle driver connection (see
+# compliance/storage/direct.py and read_connections.py for why).
 _ROW = Direct(sa.select(identities).where(_t.pseudonym == sa.bindparam("pseudonym")))
 _GROUP = Direct(
     sa.select(identities)
@@ -210,8 +210,7 @@ class IdentityVault:
     # --- internals ---------------------------------------------------------------------------
 
     def _row(self, pseudonym: str) -> sa.engine.Row | None:
-        with self._engine.connect() as connection:
-            return _ROW.execute(connection, {"pseudonym": pseudonym}).first()
+        return _ROW.read(self._engine, {"pseudonym": pseudonym}).first()
 
     def _raise_missing(self, pseudonym: str) -> None:
         if self._keys.is_erased(pseudonym):
@@ -231,8 +230,7 @@ class IdentityVault:
         return _as_members(self._group_rows(root))
 
     def _group_rows(self, root: str) -> list[sa.engine.Row]:
-        with self._engine.connect() as connection:
-            return _GROUP.execute(connection, {"root": root}).all()
+        return _GROUP.read(self._engine, {"root": root}).all()
 
 
 def _as_members(rows: list[sa.engine.Row]) -> list[tuple[linking.Member, bytes | None]]:

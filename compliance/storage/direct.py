@@ -27,9 +27,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import MultipleResultsFound, NoResultFound
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql import Executable
+
+from compliance.storage.read_connections import read_connections
 
 Params = Mapping[str, Any]
 _Processor = Callable[[Any], Any] | None
@@ -143,6 +145,31 @@ class Direct:
                 # As SQLAlchemy gives it: the values given, else the row id SQLite assigned.
                 key = tuple(first.get(column, cursor.lastrowid) for column in plan.primary_key)
             return DirectResult(rows, cursor.rowcount, key)
+
+    def read(self, engine: Engine, params: Params | None = None) -> Any:
+        """Run a read on its own, outside any transaction: on SQLite on one of the engine's
+        idle driver connections (read_connections.py), with no pool checkout and no
+        transaction; elsewhere in a connection of its own. Its rows, as a DirectResult."""
+        params = params or {}
+        dialect = engine.dialect
+        plan = self._plan(dialect, tuple(params)) if dialect.name == "sqlite" else None
+        if plan is None or plan.row is None:
+            with engine.connect() as connection:
+                rows = list(self.execute(connection, params).all())
+            return DirectResult(rows, len(rows))
+        with read_connections(engine).borrowed() as raw:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(plan.sql, plan.parameters(params))
+                rows = cursor.fetchall()
+            except dialect.dbapi.Error as exc:
+                # As SQLAlchemy raises a driver's error (storage_errors reads these).
+                raise DBAPIError.instance(
+                    plan.sql, params, exc, dialect.dbapi.Error, dialect=dialect
+                ) from exc
+            finally:
+                cursor.close()
+        return DirectResult(plan.rows(rows), len(rows))
 
     def _plan(self, dialect: Dialect, keys: tuple[str, ...]) -> _Plan | None:
         # Keyed by the parameters' names as given, unsorted: a call site always passes them in

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 _LEVEL = "sigillo_synchronous"  # key in the DBAPI connection's info: the level last set
 FULL, NORMAL = "FULL", "NORMAL"
@@ -43,16 +43,3 @@ def transaction(connection: Connection, *, durable: bool) -> Iterator[Connection
         if not durable and connection.dialect.name == "postgresql":
             connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         yield connection
-
-
-@contextmanager
-def durable_transaction(engine: Engine, usual_level: str = NORMAL) -> Iterator[Connection]:
-    """A transaction on `engine` whose commit survives a power loss, on an engine whose
-    SQLite connections usually commit at `usual_level` (restored afterwards)."""
-    with engine.connect() as connection:
-        try:
-            with transaction(connection, durable=True):
-                yield connection
-        finally:
-            if not connection.invalidated:
-                _set_sqlite_level(connection, usual_level)

@@ -116,6 +116,13 @@ def _lock_for(database: str) -> _FileLock | None:
         return lock
 
 
+def held_in_this_process(database: str) -> bool:
+    """Whether a connection of this process holds the write lock of `database` (a file path):
+    for the tests that check what runs outside a write transaction."""
+    lock = _lock_for(database)
+    return lock is not None and lock._threads.locked()  # noqa: SLF001 - the module's own lock
+
+
 def _is_write(sql: str) -> bool:
     head = sql.lstrip()[:16].upper()
     return head.startswith(_WRITES) or head.startswith(_BEGIN_WRITE)

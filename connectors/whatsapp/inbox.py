@@ -21,9 +21,10 @@ from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from compliance.storage.direct import Direct
-from compliance.storage.durability import durable_transaction
+from compliance.storage.durability import transaction
 from compliance.storage.group_commit import GroupCommitter
 from compliance.storage.guard import storage_errors
+from compliance.storage.kept_connection import KeptConnection
 from compliance.storage.upsert import insert_ignore
 from connectors.whatsapp.inbox_tables import inbox, numbered_choices, seen_statuses
 
@@ -77,6 +78,9 @@ class Inbox:
         self._lease = lease_seconds
         self._clock = clock
         self.owner = owner or uuid.uuid4().hex
+        # The connection the recorder's batches keep between them (SQLite): it stays at the
+        # durable level they all commit at.
+        self._record_connection = KeptConnection(engine)
         self._recorder: GroupCommitter[list[dict[str, Any]], list[Recorded]] = GroupCommitter(
             self._record_batch
         )
@@ -104,14 +108,15 @@ class Inbox:
 
     def _record_batch(self, batches: list[list[dict[str, Any]]]) -> list[list[Recorded]]:
         """Several webhooks' rows in one durable transaction, each batch's results apart."""
-        with storage_errors(), durable_transaction(self._engine) as conn:
-            return [
-                [
-                    Recorded(seq=insert_ignore(conn, inbox, row), subject=row["subject"])
-                    for row in rows
+        with storage_errors(), self._record_connection.connection() as conn:
+            with transaction(conn, durable=True):
+                return [
+                    [
+                        Recorded(seq=insert_ignore(conn, inbox, row), subject=row["subject"])
+                        for row in rows
+                    ]
+                    for rows in batches
                 ]
-                for rows in batches
-            ]
 
     @property
     def database(self) -> str:

@@ -239,3 +239,34 @@ def test_a_driver_error_in_plain_sql_is_sqlalchemys_error(tmp_path: Any) -> None
         # As after any failed statement of SQLAlchemy's: the driver's transaction rolled back.
         assert not connection.connection.driver_connection.in_transaction
     engine.dispose()
+
+
+READS = [case for case in CASES if isinstance(case.statement, sa.sql.Select)]
+
+
+@pytest.mark.parametrize("case", READS, ids=lambda c: c.name)
+def test_a_read_on_its_own_gives_what_sqlalchemy_gives(db: Engine, case: Case) -> None:
+    reset(db)
+    with db.connect() as connection:
+        expected = connection.execute(case.statement, case.params).all()
+    direct = Direct(case.statement)
+    for _ in range(2):  # the second read reuses the idle connection the first gave back
+        rows = direct.read(db, case.params).all()
+        assert [tuple(r) for r in rows] == [tuple(r) for r in expected]
+        assert [r._fields for r in rows] == [r._fields for r in expected]
+    assert db.pool.checkedout() == 0  # nothing kept from the engine's pool
+
+
+def test_a_read_on_its_own_sees_the_latest_commit(db: Engine) -> None:
+    reset(db)
+    direct = Direct(sa.select(counters.c.count).where(counters.c.name == "a"))
+    assert direct.read(db).scalar() == 1
+    with db.begin() as connection:
+        connection.execute(sa.update(counters).where(counters.c.name == "a").values(count=5))
+    assert direct.read(db).scalar() == 5
+
+
+def test_a_failed_read_is_sqlalchemys_error_naming_the_cause(db: Engine) -> None:
+    broken = Direct(sa.select(sa.column("nope")).select_from(sa.table("no_such_table")))
+    with pytest.raises(sa.exc.DBAPIError, match="no_such_table"):
+        broken.read(db)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from compliance.audit import AuditLog, NewEntry, verify_database
 from compliance.audit.tables import audit_entries
+from compliance.storage.sqlite_write_lock import held_in_this_process
 
 from .conftest import SEED, StepClock
 
@@ -173,4 +174,36 @@ def test_a_failed_commit_does_not_leave_a_kept_head_ahead_of_the_database(engine
         log.append(_entry(1))
     assert log.append(_entry(2)) == 1  # the seq the failed append did not take
     assert verify_database(engine, log.public_key).ok
+    log.close()
+
+
+# --- the connection the group commit's batches keep (SQLite) ----------------------------------
+
+
+def test_appends_keep_one_connection_and_no_lock_between_them(sqlite_engine: Engine) -> None:
+    log = _log(sqlite_engine)
+    checkouts: list[object] = []
+    event.listen(log._writer.pool, "checkout", lambda *_: checkouts.append(1))  # noqa: SLF001
+    for n in range(5):
+        log.append(_entry(n))
+        # Committed: SQLite's write lock is free for the other processes between appends.
+        assert not held_in_this_process(sqlite_engine.url.database)
+    assert len(checkouts) == 1
+    log.close()
+
+
+def test_a_failed_batch_gives_up_its_connection(sqlite_engine: Engine) -> None:
+    log = _log(sqlite_engine)
+    checkouts: list[object] = []
+    event.listen(log._writer.pool, "checkout", lambda *_: checkouts.append(1))  # noqa: SLF001
+    log.append(_entry(0))
+
+    def broken(_connection: Connection) -> list[NewEntry]:
+        raise RuntimeError("a broken change")
+
+    with pytest.raises(RuntimeError):
+        log.append_derived(broken)
+    assert log.append(_entry(1)) == 1
+    assert len(checkouts) == 2  # a fresh connection after the failure
+    assert verify_database(sqlite_engine, log.public_key).ok
     log.close()

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compliance import errors
-from compliance.crypto import envelope
+from compliance.crypto import envelope, primitives
 from compliance.crypto.envelope import field_aad, open_sealed, seal, token_key_version
 
 VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "envelope"
@@ -29,27 +29,39 @@ KEY = bytes(range(32))
 AAD = field_aad("wa_" + "a" * 32, "identifier")
 
 
+# Every vector runs with the key as bytes and as the Cipher a cached data key keeps.
+FORMS = ["key_bytes", "cipher"]
+
+
+def _key(hex_key: str, form: str) -> bytes | primitives.Cipher:
+    key = bytes.fromhex(hex_key)
+    return primitives.Cipher(key) if form == "cipher" else key
+
+
+@pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("case", SEAL, ids=_ids(SEAL))
-def test_seal_known_answer(case: dict) -> None:
-    token = seal(bytes.fromhex(case["key"]), bytes.fromhex(case["plaintext"]),
+def test_seal_known_answer(case: dict, form: str) -> None:
+    token = seal(_key(case["key"], form), bytes.fromhex(case["plaintext"]),
                  bytes.fromhex(case["aad"]), key_version=case["key_version"],
                  nonce=bytes.fromhex(case["nonce"]))
     assert token.hex() == case["token"]
 
 
+@pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("case", OPEN, ids=_ids(OPEN))
-def test_open_known_answer(case: dict) -> None:
+def test_open_known_answer(case: dict, form: str) -> None:
     token = bytes.fromhex(case["token"])
     assert token_key_version(token) == case["key_version"]
-    plain = open_sealed(bytes.fromhex(case["key"]), token, bytes.fromhex(case["aad"]))
+    plain = open_sealed(_key(case["key"], form), token, bytes.fromhex(case["aad"]))
     assert plain.hex() == case["plaintext"]
 
 
+@pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("case", INVALID, ids=_ids(INVALID))
-def test_invalid_vectors_raise_the_named_error(case: dict) -> None:
+def test_invalid_vectors_raise_the_named_error(case: dict, form: str) -> None:
     want = getattr(errors, case["want_error"])
     with pytest.raises(errors.DecryptionError) as info:
-        open_sealed(bytes.fromhex(case["key"]), bytes.fromhex(case["token"]),
+        open_sealed(_key(case["key"], form), bytes.fromhex(case["token"]),
                     bytes.fromhex(case["aad"]))
     assert type(info.value) is want
     message = str(info.value)
@@ -122,3 +134,9 @@ def test_other_key_never_opens(plaintext: bytes, key: bytes) -> None:
         return
     with pytest.raises(errors.IntegrityFailure):
         open_sealed(key, seal(KEY, plaintext, AAD), AAD)
+
+
+def test_a_cipher_needs_a_32_byte_key_and_never_shows_it() -> None:
+    with pytest.raises(ValueError, match="key"):
+        primitives.Cipher(bytes(16))
+    assert repr(primitives.Cipher(KEY)) == "Cipher(AES-256-GCM)"
