@@ -121,11 +121,10 @@ class Laps:
         return [sum(turn) for turn in zip(*self.held.values(), strict=True)]
 
 
-def claim_facts(inbox: Inbox, gate: ComplianceGate, seq: int, conn: Connection) -> InboundFacts:
-    """What the channel's claim hands the gate (channel._claim_and_audit)."""
-    item = inbox.claim_on(conn, seq)
-    assert item is not None
-    return InboundFacts.of(item.subject, item.payload, gate.keyed_hash)
+def leased(inbox: Inbox, seq: int, facts: InboundFacts, conn: Connection) -> InboundFacts:
+    """What the channel's claim hands the gate in its transaction (channel._claim_and_audit)."""
+    assert inbox.lease_on(conn, seq)
+    return facts
 
 
 def compliance_turn_latencies(turns_wanted: int, laps: Laps) -> list[float]:
@@ -170,8 +169,12 @@ def compliance_turn_latencies(turns_wanted: int, laps: Laps) -> list[float]:
             payload = {"text": text, "metadata": {}, "id_hash": id_hash, "type": "text"}
             (recorded,) = inbox.record([NewInbound(id_hash, subject, payload)])
             laps.lap(box)
-            # As the channel starts a turn: the lease, the window and the entry in one transaction.
-            assert gate.on_inbound(partial(claim_facts, inbox, gate, recorded.seq))
+            # As the channel starts a turn: the message read and opened, then the lease, the
+            # window and the entry in one transaction.
+            item = inbox.peek(recorded.seq)
+            assert item is not None
+            facts = InboundFacts.of(item.subject, item.payload, gate.keyed_hash)
+            assert gate.on_inbound(partial(leased, inbox, recorded.seq, facts))
             laps.lap(window)
             gate.recipient(subject)
             laps.lap(vault)

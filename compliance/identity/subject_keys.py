@@ -30,10 +30,16 @@ from sqlalchemy.engine import Connection, Engine
 from compliance.crypto import data_keys, envelope, primitives
 from compliance.errors import ComplianceError, KeyringError, SubjectErased, UnknownKeyVersion
 from compliance.keys.keyring import Keyring
+from compliance.storage.direct import Direct
 from compliance.storage.tables_identity import FENCE_ID, kek_fence, subject_keys
 from compliance.storage.upsert import insert_ignore
 
 KeyringSource = Keyring | Callable[[], Keyring]
+# A sender's first turn in a process reads its key (compliance/storage/direct.py).
+_KEY_ROW = Direct(
+    sa.select(subject_keys.c.generation, subject_keys.c.wrapped_key)
+    .where(subject_keys.c.pseudonym == sa.bindparam("pseudonym"))
+)
 
 
 class UnknownSubject(ComplianceError, LookupError):
@@ -216,11 +222,7 @@ class SubjectKeyStore:
     # --- internals ---------------------------------------------------------------------------
 
     def _row(self, pseudonym: str) -> sa.engine.Row | None:
-        with self._engine.connect() as connection:
-            return connection.execute(
-                sa.select(subject_keys.c.generation, subject_keys.c.wrapped_key)
-                .where(subject_keys.c.pseudonym == pseudonym)
-            ).first()
+        return _KEY_ROW.read(self._engine, {"pseudonym": pseudonym}).first()
 
     def _unwrap(self, wrapped: bytes, pseudonym: str) -> bytes:
         try:

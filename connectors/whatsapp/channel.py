@@ -238,18 +238,20 @@ class WhatsAppInput(InputChannel):
     def _claim_and_audit(self, seq: int) -> InboxItem | None:
         """Take the message's lease, audit it and refresh its sender's window: one commit.
 
-        On the turn loop, not a thread: several turns' commits in flight at once collided with
-        the webhook front's on SQLite's one write lock (front ack p99 15 -> 56 ms)."""
-        claimed: list[InboxItem] = []
+        The message is read, opened and hashed before that commit's transaction, which holds
+        SQLite's write lock (the webhook front's to wait on): for a sender new to this process
+        that is also the read and unwrapping of their data key. On the turn loop, not a
+        thread: several turns' commits in flight at once collided with the webhook front's on
+        SQLite's one write lock (front ack p99 15 -> 56 ms)."""
+        item = self.inbox.peek(seq)
+        if item is None:
+            return None  # done already
+        facts = InboundFacts.of(item.subject, item.payload, self.gate.keyed_hash)
 
         def claim(conn: Connection) -> InboundFacts | None:
-            item = self.inbox.claim_on(conn, seq)
-            if item is None:
-                return None
-            claimed[:] = [item]  # a retried transaction runs this again: keep the last
-            return InboundFacts.of(item.subject, item.payload, self.gate.keyed_hash)
+            return facts if self.inbox.lease_on(conn, seq) else None
 
-        return claimed[-1] if self.gate.on_inbound(claim) else None
+        return item if self.gate.on_inbound(claim) else None
 
     def _turn_runner(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]

@@ -126,18 +126,32 @@ class Inbox:
     def claim(self, seq: int) -> InboxItem | None:
         """Take the lease on a pending message; None if it is done or another worker holds it."""
         with storage_errors(), self._engine.begin() as conn:
-            return self.claim_on(conn, seq)
+            if not self.lease_on(conn, seq):
+                return None
+            return self._opened(seq, _READ_SEALED.execute(conn, {"c_seq": seq}).one())
 
-    def claim_on(self, conn: Connection, seq: int) -> InboxItem | None:
-        """`claim` in the caller's transaction (the channel's: with the inbound audit entry)."""
+    def lease_on(self, conn: Connection, seq: int) -> bool:
+        """Take the lease on a pending message in the caller's transaction (the channel's:
+        with the inbound audit entry); False if it is done or another worker holds it."""
         now = self._clock()
-        claimed = _CLAIM.execute(
+        return _CLAIM.execute(
             conn,
             {"c_seq": seq, "c_now": now, "c_owner": self.owner, "c_until": now + self._lease},
-        ).rowcount
-        if claimed != 1:
-            return None
-        row = _READ_SEALED.execute(conn, {"c_seq": seq}).one()
+        ).rowcount == 1
+
+    def peek(self, seq: int) -> InboxItem | None:
+        """A message's content, read and opened outside any transaction; None once it is done.
+
+        For a caller that then takes the lease (`lease_on`) in a write transaction: the key
+        read, the decryption and the parse stay out of it, and so out of SQLite's write lock,
+        which the webhook front waits on to acknowledge. What is read cannot go stale: a row's
+        content does not change while it is pending, and a row done meanwhile has no lease to
+        take."""
+        with storage_errors():
+            row = _READ_SEALED.read(self._engine, {"c_seq": seq}).first()
+        return None if row is None or row.sealed is None else self._opened(seq, row)
+
+    def _opened(self, seq: int, row: Any) -> InboxItem:
         payload = json.loads(self._sealer.open(row.subject, _SEALED_FIELD, row.sealed))
         return InboxItem(seq=seq, subject=row.subject, payload=payload)
 

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from compliance.audit.reader import iter_entries
 from compliance.errors import StorageUnavailable
 from compliance.gate import ComplianceGate
+from compliance.storage.sqlite_write_lock import held_in_this_process
 from connectors.whatsapp.channel import WhatsAppInput
 from connectors.whatsapp.config import WhatsAppConfig
 from connectors.whatsapp.inbox import Inbox, NewInbound
@@ -92,3 +93,41 @@ def test_a_fault_after_the_window_refresh_leaves_no_lease_no_window_no_entry(cha
     assert lease_owner(context, seq) is None  # still pending: the sweep will claim it
     context.ledger.record_inbound_on = refresh  # type: ignore[method-assign]
     assert whatsapp._claim_and_audit(seq) is not None and len(inbound_entries(context)) == 1
+
+
+def test_the_message_is_opened_before_the_transaction_that_holds_the_write_lock(channel):
+    """The turn start's transaction holds SQLite's write lock, which the webhook front waits on
+    to acknowledge: the message's decryption (and a new sender's key unwrapping) runs before."""
+    whatsapp, context = channel
+    seq = record(whatsapp)
+    opened = whatsapp.inbox._sealer.open  # noqa: SLF001 - the gate the inbox opens with
+    locked: list[bool] = []
+
+    def opening(*args):  # type: ignore[no-untyped-def]
+        locked.append(held_in_this_process(context.engine.url.database))
+        return opened(*args)
+
+    whatsapp.inbox._sealer.open = opening  # noqa: SLF001
+    assert whatsapp._claim_and_audit(seq) is not None
+    assert locked == [False]
+
+
+@pytest.mark.parametrize("done", ["before_it_was_read", "after_it_was_read"])
+def test_a_message_done_meanwhile_is_neither_claimed_nor_audited(channel, done) -> None:
+    """Another instance ran the message between the queue's call and the lease: the content
+    read before the transaction is not used."""
+    whatsapp, context = channel
+    seq = record(whatsapp)
+    if done == "before_it_was_read":
+        whatsapp.inbox.complete(seq)
+    else:
+        peek = whatsapp.inbox.peek
+
+        def peek_then_done(seq_: int):  # type: ignore[no-untyped-def]
+            item = peek(seq_)
+            whatsapp.inbox.complete(seq_)
+            return item
+
+        whatsapp.inbox.peek = peek_then_done  # type: ignore[method-assign]
+    assert whatsapp._claim_and_audit(seq) is None
+    assert inbound_entries(context) == [] and lease_owner(context, seq) is None
