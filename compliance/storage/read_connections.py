@@ -32,7 +32,9 @@ class ReadConnections:
     """The idle driver connections of one SQLite engine."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        # Weakly: the registry below maps engines to these, and a value that held its key would
+        # keep every engine (and its open connections) alive for good.
+        self._engine = weakref.ref(engine)
         self._idle: list[Any] = []
         self._lock = threading.Lock()
         event.listen(engine, "engine_disposed", self._close_idle)
@@ -43,7 +45,9 @@ class ReadConnections:
         with self._lock:
             raw = self._idle.pop() if self._idle else None
         if raw is None:
-            fairy = self._engine.raw_connection()
+            engine = self._engine()
+            assert engine is not None  # the caller reads through it
+            fairy = engine.raw_connection()
             fairy.detach()  # ours now: the pool forgets it and its slot
             raw = fairy.dbapi_connection
         try:

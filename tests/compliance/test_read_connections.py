@@ -83,3 +83,16 @@ def test_disposing_of_the_engine_closes_the_idle_connections(sqlite: Engine):
     sqlite.dispose()
     with pytest.raises(Exception, match="closed"):
         raw.execute("SELECT 1")
+
+
+def test_the_idle_connections_do_not_keep_their_engine_alive(tmp_path: Path):
+    import gc
+    import weakref
+
+    engine = create_engine_from_url(f"sqlite:///{tmp_path / 'dropped.db'}")
+    with read_connections(engine).borrowed():
+        pass
+    dropped = weakref.ref(engine)
+    del engine
+    gc.collect()
+    assert dropped() is None  # and with it its pool and idle connections
