@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import threading
 from collections import namedtuple
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
@@ -49,8 +48,17 @@ class _Plan:
     row: Callable[..., tuple[Any, ...]] | None  # a named tuple of the result columns
     results: tuple[_Processor, ...]
     primary_key: tuple[str, ...] | None  # an INSERT's key columns, else None
+    plain: bool = field(init=False)  # no value is converted on its way in
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "plain", not any(self.binds))
 
     def parameters(self, params: Params) -> tuple[Any, ...]:
+        if self.plain:  # every value given, none converted: the turn's usual statement
+            try:
+                return tuple([params[name] for name in self.names])
+            except KeyError:
+                pass  # a constant of the statement, or a value missing: named below
         values = []
         for name, convert in zip(self.names, self.binds, strict=True):
             if name in params:
@@ -127,14 +135,15 @@ class Direct:
         SQLAlchemy's own result. A list of parameter sets runs as one executemany."""
         if connection.dialect.name != "sqlite":
             return connection.execute(self.statement, params)
-        many = isinstance(params, Sequence)
+        many = isinstance(params, (list, tuple))  # cheaper than an ABC's check, every call
         first: Params = (params[0] if params else {}) if many else (params or {})  # type: ignore[index,assignment]
         plan = self._plan(connection.dialect, tuple(first))
         if plan is None:
             return connection.execute(self.statement, params)
         if not connection.in_transaction():
             connection.begin()  # as SQLAlchemy's 2.0-style execute does: the caller commits
-        with _driver_cursor(connection, plan.sql, first) as cursor:
+        cursor = connection.connection.driver_connection.cursor()
+        try:
             if many:
                 cursor.executemany(plan.sql, [plan.parameters(p) for p in params])  # type: ignore[union-attr]
             else:
@@ -145,6 +154,10 @@ class Direct:
                 # As SQLAlchemy gives it: the values given, else the row id SQLite assigned.
                 key = tuple(first.get(column, cursor.lastrowid) for column in plan.primary_key)
             return DirectResult(rows, cursor.rowcount, key)
+        except connection.dialect.dbapi.Error as exc:
+            _raise_as_sqlalchemy(connection, exc, plan.sql, first, cursor)
+        finally:
+            cursor.close()
 
     def read(self, engine: Engine, params: Params | None = None) -> Any:
         """Run a read on its own, outside any transaction: on SQLite on one of the engine's
@@ -186,21 +199,23 @@ class Direct:
 def execute_driver_sql(connection: Connection, sql: str) -> None:
     """A statement without parameters (BEGIN IMMEDIATE) on the driver's cursor, as Direct runs
     its statements: for an event handler, where SQLAlchemy's own execute would cost more."""
-    with _driver_cursor(connection, sql, {}) as cursor:
-        cursor.execute(sql)
-
-
-@contextmanager
-def _driver_cursor(connection: Connection, sql: str, params: Params) -> Iterator[Any]:
     cursor = connection.connection.driver_connection.cursor()
     try:
-        yield cursor
+        cursor.execute(sql)
     except connection.dialect.dbapi.Error as exc:
-        # SQLAlchemy's own handling: the typed error, and a dead connection invalidated.
-        connection._handle_dbapi_exception(exc, sql, params, cursor, None)  # noqa: SLF001
-        raise  # pragma: no cover - the handler always raises
+        _raise_as_sqlalchemy(connection, exc, sql, {}, cursor)
     finally:
         cursor.close()
+
+
+def _raise_as_sqlalchemy(
+    connection: Connection, error: Exception, sql: str, params: Params, cursor: Any
+) -> NoReturn:
+    """SQLAlchemy's own handling of a driver's error: the typed error, and a dead connection
+    invalidated. (Inline try blocks, not a context manager: this runs around every statement
+    of the turn, where a generator's entry and exit cost as much as a small statement.)"""
+    connection._handle_dbapi_exception(error, sql, params, cursor, None)  # noqa: SLF001
+    raise error  # pragma: no cover - the handler always raises
 
 
 def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Plan | None:
