@@ -142,8 +142,13 @@ class StoredEntry(NamedTuple):
     leaf_hash: str
 
 
+# What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds on
+# each call, built once: every audit entry's attributes go through it.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def leaf_data(seq: int, time: str, component: str, kind: str, subject: str | None,

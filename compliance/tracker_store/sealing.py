@@ -29,6 +29,11 @@ class SubjectKeys(Protocol):
     def get_or_create(self, pseudonym: str) -> bytes: ...
 
 
+# json.dumps(..., separators=(",", ":"), ensure_ascii=False), its encoder built once: every
+# event of every turn is sealed through it.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def event_field(generation: str, seq: int) -> str:
     """The field name sealed into the AAD (with the pseudonym): this conversation, this slot."""
     return f"tracker_event/{generation}/{seq}"
@@ -39,7 +44,7 @@ def seal_event(
 ) -> dict[str, Any]:
     """The tracker_events row values for `event` at position `seq`."""
     clear, personal = split_event(event)
-    plaintext = json.dumps(personal, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    plaintext = _COMPACT.encode(personal).encode("utf-8")
     lookup = lookup_of(event)
     return {
         "sender_id": sender_id,
