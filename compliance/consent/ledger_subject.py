@@ -43,6 +43,12 @@ _REFRESH_WINDOW = Direct(
 _SUBJECT_ROWS = Direct(
     sa.select(consent_state).where(consent_state.c.subject == sa.bindparam("s_subject"))
 )
+# A sender's first turn creates their rows inside the turn start's transaction, which holds
+# SQLite's write lock: built once too.
+_SUBJECT_PURPOSES = Direct(
+    sa.select(consent_state.c.purpose).where(consent_state.c.subject == sa.bindparam("s_subject"))
+)
+_NEW_ROWS = Direct(consent_state.insert())
 
 
 @dataclass(frozen=True)
@@ -110,21 +116,15 @@ class SubjectFacts:
         )
 
     def _ensure_rows(self, conn: Connection, subject: str, at: datetime) -> None:
-        existing = set(
-            conn.execute(
-                sa.select(consent_state.c.purpose).where(consent_state.c.subject == subject)
-            ).scalars()
-        )
-        for purpose in self.purposes:
-            if purpose not in existing:
-                conn.execute(
-                    consent_state.insert().values(
-                        subject=subject,
-                        purpose=purpose,
-                        state=ConsentState.NONE.value,
-                        updated_at=at,
-                    )
-                )
+        existing = set(_SUBJECT_PURPOSES.execute(conn, {"s_subject": subject}).scalars())
+        missing = [
+            {"subject": subject, "purpose": purpose, "state": ConsentState.NONE.value,
+             "updated_at": at}
+            for purpose in self.purposes
+            if purpose not in existing
+        ]
+        if missing:
+            _NEW_ROWS.execute(conn, missing)
 
     def _update_subject(self, subject: str, **values) -> None:  # noqa: ANN003
         with self._engine.begin() as conn:

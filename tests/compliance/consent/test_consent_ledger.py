@@ -11,7 +11,7 @@ from compliance.consent.ledger import ConsentLedger
 from compliance.consent.model import ConsentState as S
 from compliance.consent.model import EventType as E
 from compliance.consent.model import Method
-from compliance.consent.tables import consent_receipts
+from compliance.consent.tables import consent_receipts, consent_state
 from compliance.errors import ConfigError, ConsentError
 
 T0 = datetime(2025, 1, 1, 12, tzinfo=timezone.utc)
@@ -113,6 +113,22 @@ def test_window_and_opt_out_confirmation(ledger) -> None:
     assert (ctx.opted_out, ctx.opt_out_confirmation_sent) == (False, False)
     ledger.record_window_closed(SUBJECT)
     assert ledger.send_context(SUBJECT, T0).window_open is False
+
+
+def test_a_purpose_added_later_gets_its_row_at_the_next_message(engine, audit) -> None:
+    before = ConsentLedger(engine, KEY, audit.append, notice_version="v1", purposes=["service"])
+    before.record_inbound(SUBJECT, T0)
+    chat_double_optin(before)
+    after = ConsentLedger(engine, KEY, audit.append, notice_version="v1")  # marketing added
+    after.record_inbound(SUBJECT, T0 + timedelta(hours=1))
+    assert after.state(SUBJECT) == {"service": S.CONFIRMED, "marketing": S.NONE}
+    assert after.send_context(SUBJECT, T0 + timedelta(hours=2)).window_open is True
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(sa.func.count()).select_from(consent_state)
+            .where(consent_state.c.subject == SUBJECT)
+        ).scalar()
+    assert rows == 2
 
 
 def test_erasure_marks_every_purpose_and_keeps_receipts(ledger) -> None:
