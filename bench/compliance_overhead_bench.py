@@ -28,7 +28,6 @@ from functools import partial
 from pathlib import Path
 
 import httpx
-from sqlalchemy.engine import Connection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -38,7 +37,7 @@ from compliance.context import build_context  # noqa: E402
 from compliance.gate import ComplianceGate  # noqa: E402
 from compliance.keys import write_new_keyfile  # noqa: E402
 from connectors.rest import rest_subject  # noqa: E402
-from connectors.whatsapp.gate import InboundFacts  # noqa: E402
+from connectors.whatsapp.channel import claim_and_audit  # noqa: E402
 from connectors.whatsapp.inbox import Inbox, NewInbound  # noqa: E402
 from connectors.whatsapp.sender_identity import IdentifierKind, SubjectIdentifier  # noqa: E402
 from devstack.processes import free_port  # noqa: E402
@@ -121,12 +120,6 @@ class Laps:
         return [sum(turn) for turn in zip(*self.held.values(), strict=True)]
 
 
-def leased(inbox: Inbox, seq: int, facts: InboundFacts, conn: Connection) -> InboundFacts:
-    """What the channel's claim hands the gate in its transaction (channel._claim_and_audit)."""
-    assert inbox.lease_on(conn, seq)
-    return facts
-
-
 def compliance_turn_latencies(turns_wanted: int, laps: Laps) -> list[float]:
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
@@ -169,12 +162,9 @@ def compliance_turn_latencies(turns_wanted: int, laps: Laps) -> list[float]:
             payload = {"text": text, "metadata": {}, "id_hash": id_hash, "type": "text"}
             (recorded,) = inbox.record([NewInbound(id_hash, subject, payload)])
             laps.lap(box)
-            # As the channel starts a turn: the message read and opened, then the lease, the
+            # The channel's own turn start: the message read and opened, then the lease, the
             # window and the entry in one transaction.
-            item = inbox.peek(recorded.seq)
-            assert item is not None
-            facts = InboundFacts.of(item.subject, item.payload, gate.keyed_hash)
-            assert gate.on_inbound(partial(leased, inbox, recorded.seq, facts))
+            assert claim_and_audit(inbox, gate, recorded.seq) is not None
             laps.lap(window)
             gate.recipient(subject)
             laps.lap(vault)

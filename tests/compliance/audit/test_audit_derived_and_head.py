@@ -180,10 +180,16 @@ def test_a_failed_commit_does_not_leave_a_kept_head_ahead_of_the_database(engine
 # --- the connection the group commit's batches keep (SQLite) ----------------------------------
 
 
-def test_appends_keep_one_connection_and_no_lock_between_them(sqlite_engine: Engine) -> None:
-    log = _log(sqlite_engine)
+def _writer_checkouts(log: AuditLog) -> list[object]:
+    """One item per connection the log's writer checks out from now on."""
     checkouts: list[object] = []
     event.listen(log._writer.pool, "checkout", lambda *_: checkouts.append(1))  # noqa: SLF001
+    return checkouts
+
+
+def test_appends_keep_one_connection_and_no_lock_between_them(sqlite_engine: Engine) -> None:
+    log = _log(sqlite_engine)
+    checkouts = _writer_checkouts(log)
     for n in range(5):
         log.append(_entry(n))
         # Committed: SQLite's write lock is free for the other processes between appends.
@@ -194,8 +200,7 @@ def test_appends_keep_one_connection_and_no_lock_between_them(sqlite_engine: Eng
 
 def test_a_failed_batch_gives_up_its_connection(sqlite_engine: Engine) -> None:
     log = _log(sqlite_engine)
-    checkouts: list[object] = []
-    event.listen(log._writer.pool, "checkout", lambda *_: checkouts.append(1))  # noqa: SLF001
+    checkouts = _writer_checkouts(log)
     log.append(_entry(0))
 
     def broken(_connection: Connection) -> list[NewEntry]:
