@@ -108,8 +108,13 @@ class AuditLog:
         self.public_key = cp.public_key_of(signing_seed)
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._writer = _writer_engine(engine)
-        # The connection the group commit's batches keep between them (SQLite).
-        self._batch_connection = KeptConnection(self._writer)
+        # The connections the group commit's batches keep between them (SQLite): one for
+        # durable batches and one for relaxed ones, each staying at its synchronous level, so
+        # that a turn's mix of both (its outbound entry, its start and end) switches no level
+        # (a PRAGMA statement each way, compliance/storage/durability.py).
+        self._batch_connections = {
+            durable: KeptConnection(self._writer) for durable in (True, False)
+        }
         self._group: GroupCommitter[_Request, list[int]] = GroupCommitter(self._append_batch)
 
     def __repr__(self) -> str:  # never the seed
@@ -117,7 +122,8 @@ class AuditLog:
 
     def close(self) -> None:
         """Release the private SQLite writer pool (the shared engine is the caller's)."""
-        self._batch_connection.close()
+        for kept in self._batch_connections.values():
+            kept.close()
         if self._writer is not self.engine:
             self._writer.dispose()
 
@@ -203,7 +209,7 @@ class AuditLog:
     def _batch_locked(self, durable: bool) -> Iterator[tuple[Connection, _Head]]:
         """As locked(), for the group commit's batches, which run one at a time: on the
         connection they keep between them (compliance/storage/kept_connection.py)."""
-        with storage_errors(), self._batch_connection.connection() as connection:
+        with storage_errors(), self._batch_connections[durable].connection() as connection:
             with transaction(connection, durable=durable):
                 yield from self._locked_head(connection)
 

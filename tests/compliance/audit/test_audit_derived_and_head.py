@@ -198,6 +198,26 @@ def test_appends_keep_one_connection_and_no_lock_between_them(sqlite_engine: Eng
     log.close()
 
 
+def test_durable_and_relaxed_appends_keep_a_connection_each_and_switch_no_level(
+    sqlite_engine: Engine,
+) -> None:
+    """A turn mixes durable and relaxed appends: each kind keeps its own connection at its own
+    synchronous level, so no PRAGMA switches the level back and forth."""
+    log = _log(sqlite_engine)
+    checkouts = _writer_checkouts(log)
+    statements: list[str] = []
+    event.listen(  # noqa: SLF001 - the writer's own connections, as they are opened
+        log._writer, "connect", lambda dbapi, _record: dbapi.set_trace_callback(statements.append)
+    )
+    for n in range(6):
+        log.append_derived(lambda _connection, n=n: [_entry(n)], durable=n % 2 == 0)
+    pragmas = [s for s in statements if s.upper().startswith("PRAGMA SYNCHRONOUS")]
+    assert len(checkouts) == 2
+    assert pragmas == ["PRAGMA synchronous=FULL", "PRAGMA synchronous=NORMAL"]
+    assert verify_database(sqlite_engine, log.public_key).ok
+    log.close()
+
+
 def test_a_failed_batch_gives_up_its_connection(sqlite_engine: Engine) -> None:
     log = _log(sqlite_engine)
     checkouts = _writer_checkouts(log)
