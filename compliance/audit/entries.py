@@ -210,9 +210,24 @@ def _check_attribute(key: Any, value: Any) -> None:
         return
     if not isinstance(value, str):
         raise PersonalDataRejected(f"attribute {key!r} must be a string, integer, boolean or null")
-    if _KEYED_HASH.match(value):
+    if value in _LABELS_SEEN or _KEYED_HASH.match(value):
         return
     if len(value) > MAX_TEXT_CHARS or len(value.split()) > MAX_TEXT_WORDS:
         raise PersonalDataRejected(f"attribute {key!r} looks like free text; use keyed_hash()")
     if _PHONE_LIKE.search(value):
         raise PersonalDataRejected(f"attribute {key!r} looks like a phone number; use keyed_hash()")
+    _remember_label(value)
+
+
+# Strings that passed the label checks: the same few (an action, a policy, a message type, a
+# response) label almost every entry, and the phone pattern is the costliest check of an entry.
+# Only what passed is kept (a rejected value may be personal data); bounded, as a value could be
+# anything that happens to pass.
+_LABELS_SEEN: set[str] = set()
+_MAX_LABELS_SEEN = 4096
+
+
+def _remember_label(value: str) -> None:
+    if len(_LABELS_SEEN) >= _MAX_LABELS_SEEN:
+        _LABELS_SEEN.clear()
+    _LABELS_SEEN.add(value)

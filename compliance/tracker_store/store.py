@@ -37,7 +37,9 @@ from rasa.shared.core.events import ActionExecuted, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import Engine
 
+from compliance.audit.entries import NewEntry
 from compliance.errors import ConfigError, SubjectErased
+from compliance.identity.pseudonym import is_pseudonym
 from compliance.storage.guard import storage_errors
 from compliance.tracker_store import repository, turn_writes
 from compliance.tracker_store.cache import TrackerCache, Version, clone_tracker
@@ -47,7 +49,7 @@ from compliance.tracker_store.retention import delete_conversation
 from compliance.tracker_store.sealing import SubjectKeys, open_event, seal_event
 
 if TYPE_CHECKING:
-    from compliance.audit import AuditLog, NewEntry
+    from compliance.audit import AuditLog
 
 logger = logging.getLogger(__name__)
 
@@ -316,9 +318,6 @@ def _action_entries(sender: str, events: Iterable[Event]) -> list[NewEntry]:
     message without relying on the order of the log. A sender id that is not a pseudonym (`rasa
     shell`, a channel that passes raw ids) is never written to the log: such entries carry no
     subject and no message id."""
-    from compliance.audit import NewEntry
-    from compliance.identity import is_pseudonym
-
     subject = sender if is_pseudonym(sender) else None
     entries = []
     in_reply_to = None

@@ -70,6 +70,20 @@ def test_personal_or_unsafe_attributes_are_rejected(attributes: dict) -> None:
     assert "347" not in str(caught.value) and "pizza" not in str(caught.value)
 
 
+def test_labels_that_passed_are_remembered_and_nothing_rejected_is() -> None:
+    from compliance.audit import entries
+
+    for _ in range(2):  # the second time from the memo of labels that passed
+        NewEntry("rasa", "bot_action", PSEUDONYM, {"action": "utter_greet"})
+        with pytest.raises(PersonalDataRejected):
+            NewEntry("channel", "inbound_message", PSEUDONYM, {"to": "+393471234567"})
+    assert "utter_greet" in entries._LABELS_SEEN  # noqa: SLF001 - the module's own memo
+    assert not any("347" in label for label in entries._LABELS_SEEN)  # noqa: SLF001
+    for n in range(entries._MAX_LABELS_SEEN + 10):  # noqa: SLF001
+        NewEntry("rasa", "bot_action", PSEUDONYM, {"action": f"utter_x{n}"})
+    assert len(entries._LABELS_SEEN) <= entries._MAX_LABELS_SEEN  # noqa: SLF001
+
+
 @pytest.mark.parametrize("subject", ["+393471234567", "393471234567", "US.13491208655302741918",
                                      "Mario Rossi", "p1:short"])
 def test_identifiers_are_not_subjects(subject: str) -> None:
