@@ -170,18 +170,25 @@ class Direct:
             with engine.connect() as connection:
                 rows = list(self.execute(connection, params).all())
             return DirectResult(rows, len(rows))
-        with read_connections(engine).borrowed() as raw:
+        connections = read_connections(engine)
+        raw = connections.take()
+        try:
             cursor = raw.cursor()
             try:
                 cursor.execute(plan.sql, plan.parameters(params))
                 rows = cursor.fetchall()
-            except dialect.dbapi.Error as exc:
-                # As SQLAlchemy raises a driver's error (storage_errors reads these).
-                raise DBAPIError.instance(
-                    plan.sql, params, exc, dialect.dbapi.Error, dialect=dialect
-                ) from exc
             finally:
                 cursor.close()
+        except dialect.dbapi.Error as exc:
+            connections.discard(raw)
+            # As SQLAlchemy raises a driver's error (storage_errors reads these).
+            raise DBAPIError.instance(
+                plan.sql, params, exc, dialect.dbapi.Error, dialect=dialect
+            ) from exc
+        except BaseException:
+            connections.discard(raw)
+            raise
+        connections.give_back(raw)
         return DirectResult(plan.rows(rows), len(rows))
 
     def _plan(self, dialect: Dialect, keys: tuple[str, ...]) -> _Plan | None:

@@ -16,7 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from compliance.storage import create_engine_from_url
 from compliance.storage.direct import Direct, DirectResult, execute_driver_sql
+from compliance.storage.read_connections import read_connections
 from compliance.storage.upsert import InsertIgnore
 
 metadata = sa.MetaData()
@@ -270,3 +272,22 @@ def test_a_failed_read_is_sqlalchemys_error_naming_the_cause(db: Engine) -> None
     broken = Direct(sa.select(sa.column("nope")).select_from(sa.table("no_such_table")))
     with pytest.raises(sa.exc.DBAPIError, match="no_such_table"):
         broken.read(db)
+
+
+def test_a_failed_read_closes_its_connection_and_the_next_read_gets_another(
+    tmp_path: Any,
+) -> None:
+    sqlite = create_engine_from_url(f"sqlite:///{tmp_path / 'reads.db'}")  # reads kept: SQLite's
+    metadata.create_all(sqlite)
+    reset(sqlite)
+    reads = read_connections(sqlite)
+    with reads.borrowed() as idle:
+        pass  # now the one idle connection: the failed read below takes it
+    broken = Direct(sa.select(sa.column("nope")).select_from(sa.table("no_such_table")))
+    with pytest.raises(sa.exc.DBAPIError):
+        broken.read(sqlite)
+    with pytest.raises(Exception, match="closed"):
+        idle.execute("SELECT 1")
+    count = Direct(sa.select(counters.c.count).where(counters.c.name == "a"))
+    assert count.read(sqlite).scalar() == 1
+    sqlite.dispose()
