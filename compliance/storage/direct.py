@@ -24,8 +24,10 @@ import threading
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NoReturn
 
+from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql import Executable
@@ -241,7 +243,9 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
             for name in names
             if name not in keys and not compiled.binds[name].required
         },
-        binds=tuple(processors.get(name) for name in names),
+        binds=tuple(
+            _fast_bind(compiled.binds[name].type, dialect, processors.get(name)) for name in names
+        ),
         row=namedtuple("Row", [c[0] for c in columns], rename=True) if columns else None,  # type: ignore[misc]
         results=tuple(c[3]._cached_result_processor(dialect, None) for c in columns),  # noqa: SLF001
         primary_key=(
@@ -250,3 +254,26 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
             else None
         ),
     )
+
+
+def _fast_bind(type_: Any, dialect: Dialect, processor: _Processor) -> _Processor:
+    """SQLAlchemy's conversion of a value going in, or the same conversion done faster: a
+    datetime for SQLite's DATETIME in its default storage format is formatted by isoformat, the
+    same text in about a third of the time of the format string (five a turn)."""
+    if processor is None or dialect.name != "sqlite":
+        return processor
+    impl = type_.dialect_impl(dialect)
+    if type(impl) is not SQLITE_DATETIME or impl._storage_format != _DEFAULT_DATETIME_FORMAT:  # noqa: SLF001
+        return processor
+
+    def datetime_text(value: Any) -> Any:
+        # "YYYY-MM-DD HH:MM:SS.ffffff": isoformat's first 26 characters for every year from 1 to
+        # 9999, aware or naive (SQLAlchemy's format drops the zone too).
+        if isinstance(value, datetime):
+            return value.isoformat(" ", "microseconds")[:26]
+        return processor(value)  # a date, or whatever else SQLAlchemy makes of it
+
+    return datetime_text
+
+
+_DEFAULT_DATETIME_FORMAT = SQLITE_DATETIME._storage_format  # noqa: SLF001

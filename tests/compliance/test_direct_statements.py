@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -184,6 +187,25 @@ def test_datetimes_come_back_as_sqlalchemy_gives_them(db: Engine) -> None:
         mine = direct.execute(connection).scalar()
         theirs = connection.execute(direct.statement).scalar()
     assert isinstance(mine, datetime) and mine == theirs
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.datetimes(),
+        st.datetimes(timezones=st.just(timezone.utc)),
+        st.datetimes(timezones=st.just(timezone(timedelta(hours=-7)))),
+        st.dates(),
+    )
+)
+def test_a_datetime_goes_in_as_sqlalchemy_writes_it(value: Any) -> None:
+    """The isoformat path for SQLite's DATETIME (_fast_bind) against SQLAlchemy's own text."""
+    dialect = sqlite_dialect()
+    update = sa.update(counters).where(counters.c.name == "a").values(seen_at=sa.bindparam("at"))
+    plan = Direct(update)._plan(dialect, ("at",))  # noqa: SLF001 - the compiled conversion
+    sqlalchemy_text = counters.c.seen_at.type.dialect_impl(dialect).bind_processor(dialect)
+    assert plan.binds[0].__name__ == "datetime_text"  # the fast path, not SQLAlchemy's
+    assert plan.parameters({"at": value})[0] == sqlalchemy_text(value)
 
 
 def test_one_row_or_none_as_sqlalchemy_says_it(db: Engine) -> None:
