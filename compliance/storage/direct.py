@@ -33,6 +33,7 @@ from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql import Executable
 
 from compliance.storage.read_connections import read_connections
+from compliance.storage.sqlite_write_lock import WriteLockedConnection
 
 Params = Mapping[str, Any]
 _Processor = Callable[[Any], Any] | None
@@ -144,7 +145,8 @@ class Direct:
             return connection.execute(self.statement, params)
         if not connection.in_transaction():
             connection.begin()  # as SQLAlchemy's 2.0-style execute does: the caller commits
-        cursor = connection.connection.driver_connection.cursor()
+        raw = connection.connection.driver_connection
+        cursor, shared = _cursor_of(raw)
         try:
             if many:
                 cursor.executemany(plan.sql, [plan.parameters(p) for p in params])  # type: ignore[union-attr]
@@ -156,10 +158,15 @@ class Direct:
                 # As SQLAlchemy gives it: the values given, else the row id SQLite assigned.
                 key = tuple(first.get(column, cursor.lastrowid) for column in plan.primary_key)
             return DirectResult(rows, cursor.rowcount, key)
-        except connection.dialect.dbapi.Error as exc:
-            _raise_as_sqlalchemy(connection, exc, plan.sql, first, cursor)
+        except BaseException as exc:
+            if shared:
+                raw.forget_shared_cursor()  # whatever state the error left it in stays with it
+            if isinstance(exc, connection.dialect.dbapi.Error):
+                _raise_as_sqlalchemy(connection, exc, plan.sql, first, cursor)
+            raise
         finally:
-            cursor.close()
+            if not shared:
+                cursor.close()
 
     def read(self, engine: Engine, params: Params | None = None) -> Any:
         """Run a read on its own, outside any transaction: on SQLite on one of the engine's
@@ -175,12 +182,13 @@ class Direct:
         connections = read_connections(engine)
         raw = connections.take()
         try:
-            cursor = raw.cursor()
+            cursor, shared = _cursor_of(raw)
             try:
                 cursor.execute(plan.sql, plan.parameters(params))
                 rows = cursor.fetchall()
             finally:
-                cursor.close()
+                if not shared:
+                    cursor.close()
         except dialect.dbapi.Error as exc:
             connections.discard(raw)
             # As SQLAlchemy raises a driver's error (storage_errors reads these).
@@ -208,13 +216,28 @@ class Direct:
 def execute_driver_sql(connection: Connection, sql: str) -> None:
     """A statement without parameters (BEGIN IMMEDIATE) on the driver's cursor, as Direct runs
     its statements: for an event handler, where SQLAlchemy's own execute would cost more."""
-    cursor = connection.connection.driver_connection.cursor()
+    raw = connection.connection.driver_connection
+    cursor, shared = _cursor_of(raw)
     try:
         cursor.execute(sql)
-    except connection.dialect.dbapi.Error as exc:
-        _raise_as_sqlalchemy(connection, exc, sql, {}, cursor)
+    except BaseException as exc:
+        if shared:
+            raw.forget_shared_cursor()
+        if isinstance(exc, connection.dialect.dbapi.Error):
+            _raise_as_sqlalchemy(connection, exc, sql, {}, cursor)
+        raise
     finally:
-        cursor.close()
+        if not shared:
+            cursor.close()
+
+
+def _cursor_of(raw: Any) -> tuple[Any, bool]:
+    """(cursor, shared): the connection's shared cursor (sqlite_write_lock.py; its rows are
+    always fetched at once here), else a new one, which the caller closes. A caller whose
+    statement raised makes the connection forget its shared cursor."""
+    if type(raw) is WriteLockedConnection:
+        return raw.shared_cursor(), True
+    return raw.cursor(), False
 
 
 def _raise_as_sqlalchemy(

@@ -240,6 +240,29 @@ def test_a_broken_constraint_is_sqlalchemys_integrity_error_and_rolls_back(db: E
         assert list(names) == ["a", "b"]
 
 
+def test_statements_share_one_cursor_and_one_that_failed_leaves_no_broken_cursor_behind(
+    db: Engine,
+) -> None:
+    """SQLite's connection lends Direct statements one cursor (sqlite_write_lock.py); SQLAlchemy
+    closes the cursor of a statement that raised, and the next statement still runs."""
+    reset(db)
+    insert, count = Direct(sa.insert(counters)), Direct(sa.select(sa.func.count(counters.c.seq)))
+    with db.connect() as connection:
+        raw = connection.connection.driver_connection
+        cursors = {id(raw.shared_cursor())} if db.dialect.name == "sqlite" else set()
+        for n in range(3):
+            insert.execute(connection, {"name": f"n{n}", "count": n, "state": "x"})
+            if db.dialect.name == "sqlite":
+                cursors.add(id(raw.shared_cursor()))
+        assert len(cursors) == (1 if db.dialect.name == "sqlite" else 0)
+        with pytest.raises(IntegrityError):
+            insert.execute(connection, {"name": "a", "count": 1, "state": "x"})  # name is unique
+        connection.rollback()
+        assert count.execute(connection).scalar() == 2  # the inserts rolled back with it
+        insert.execute(connection, {"name": "after", "count": 1, "state": "x"})
+        assert count.execute(connection).scalar() == 3
+
+
 def test_outside_a_transaction_it_begins_one_for_the_caller_to_commit(db: Engine) -> None:
     reset(db)
     direct = Direct(sa.update(counters).values(count=7))
