@@ -84,6 +84,10 @@ STAGES = (
     "tracker: seal and store the events + bot-action audit entry + inbox completion",
 )
 INBOX_STAGE = STAGES[1]
+# Issue 4 lists what its figure counts: pseudonymize, encrypt and store the turn's events, append
+# its audit entries. The inbox record (the channel's at-least-once delivery, issue 3) and the send
+# guard (consent, issue 5) are this bench's additions; the headline keeps them.
+NOT_IN_ISSUE_4 = (STAGES[1], STAGES[3])
 
 
 class Laps:
@@ -217,11 +221,15 @@ def main() -> int:
     compliance_again = compliance_turn_latencies(turns, laps)  # the other side of the Rasa run
     overhead = statistics.median(compliance + compliance_again)
     turn = statistics.median(rasa)
+    every_turn = compliance + compliance_again
     without_inbox = statistics.median(
+        [total - spent for total, spent in zip(every_turn, laps.times[INBOX_STAGE], strict=True)]
+    )
+    issue_4_list = statistics.median(
         [
-            total - spent
-            for total, spent in zip(
-                compliance + compliance_again, laps.times[INBOX_STAGE], strict=True
+            total - sum(others)
+            for total, *others in zip(
+                every_turn, *(laps.times[stage] for stage in NOT_IN_ISSUE_4), strict=True
             )
         ]
     )
@@ -236,6 +244,11 @@ def main() -> int:
         (
             "the same without the inbox stage (the durable record), median",
             f"{without_inbox * 1000:.2f} ms = {100 * without_inbox / turn:.1f}%",
+        ),
+        (
+            "the same by issue 4's list (pseudonymize, the turn's audit entries, encrypt and "
+            "store its events: without the inbox record and the send guard), median",
+            f"{issue_4_list * 1000:.2f} ms = {100 * issue_4_list / turn:.1f}%",
         ),
         (
             "SQLite's write lock held by the turn's compliance work, median (what the webhook "
