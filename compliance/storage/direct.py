@@ -11,6 +11,10 @@ connection (so the write lock of sqlite_write_lock.py and the commit are SQLAlch
 before), and a driver error is raised as SQLAlchemy would raise it (IntegrityError, a
 disconnect invalidating the connection), so `storage_errors` and the callers' retries hold.
 
+The cursor is the one the connection lends every Direct statement
+(`WriteLockedConnection.shared_cursor`, on compliance.storage's engines), since every statement
+here fetches its rows at once; a statement that raised leaves the connection to make a new one.
+
 On PostgreSQL a statement runs through SQLAlchemy unchanged: the measured cost is SQLite's, and
 psycopg2's many-row inserts and RETURNING are best left to SQLAlchemy's own handling.
 
