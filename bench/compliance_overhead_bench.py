@@ -265,18 +265,14 @@ def main() -> int:
     laps = Laps()
     rasa: list[float] = []
     every_turn: list[float] = []
-    shares: list[float] = []
     with RestTurns() as rest, ComplianceTurns() as compliance:
         rest.run(WARM_UP_TURNS)  # the first turns warm the server up
         # Blocks of each, taking turns: this machine's speed drifts over seconds, and both sides
         # of the ratio should see the same drift (session 18: runs of 100 compliance turns,
         # then 50 REST turns, then 100 more, moved the share by a fifth from run to run).
         for _ in range(blocks):
-            rest_block = rest.run(rest_per_block)
-            compliance_block = compliance.run(compliance_per_block, laps)
-            rasa += rest_block
-            every_turn += compliance_block
-            shares.append(statistics.median(compliance_block) / statistics.median(rest_block))
+            rasa += rest.run(rest_per_block)
+            every_turn += compliance.run(compliance_per_block, laps)
     overhead = statistics.median(every_turn)
     turn = statistics.median(rasa)
     without_inbox = median_without(every_turn, laps, (INBOX_STAGE,))
@@ -306,12 +302,6 @@ def main() -> int:
         *(
             (f"  of which {stage.split(':')[0]}, median", f"{statistics.median(ms) * 1000:.2f} ms")
             for stage, ms in laps.held.items()
-        ),
-        (
-            f"the share per block of {rest_per_block} REST and {compliance_per_block} compliance "
-            "turns: lowest / median / highest",
-            " / ".join(f"{100 * v:.1f}%" for v in (min(shares), statistics.median(shares),
-                                                    max(shares))),
         ),
         ("turns measured (Rasa / compliance)", f"{len(rasa)} / {len(every_turn)}"),
     ]
