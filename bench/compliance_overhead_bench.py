@@ -267,9 +267,8 @@ def main() -> int:
     every_turn: list[float] = []
     with RestTurns() as rest, ComplianceTurns() as compliance:
         rest.run(WARM_UP_TURNS)  # the first turns warm the server up
-        # Blocks of each, taking turns: this machine's speed drifts over seconds, and both sides
-        # of the ratio should see the same drift (session 18: runs of 100 compliance turns,
-        # then 50 REST turns, then 100 more, moved the share by a fifth from run to run).
+        # Blocks of each, taking turns: this machine's speed drifts over seconds to minutes, and
+        # the two sides of the share should be timed under the same drift, not a minute apart.
         for _ in range(blocks):
             rasa += rest.run(rest_per_block)
             every_turn += compliance.run(compliance_per_block, laps)
