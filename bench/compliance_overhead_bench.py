@@ -10,8 +10,10 @@ row's completion, in the same transaction, as the tracker store does). The full 
 latency of one REST turn of a real Rasa server and action server on the reference assistant (which
 includes its encrypted tracker store). The two are timed in blocks that take turns (5 REST
 turns, then 20 compliance turns, ten times, after 5 REST turns that warm the server up), so that
-both see the same drift of this machine's speed. Target: overhead under 5% of a turn (the medians'
-ratio). Also reported: the share by issue 4's own list of what counts, and how
+both see the same drift of this machine's speed. Target: issue 4's overhead (what it lists:
+pseudonymize, encrypt and store the turn's events, append its audit entries) under 5% of a turn,
+the medians' ratio; reported beside it, the share with the send guard and with the inbox record
+as well (every stage timed). Also reported: how
 long that work holds SQLite's write lock (bench/write_lock_meter.py), which the webhook front
 waits for before it acknowledges.
 
@@ -101,9 +103,12 @@ STAGES = (
 )
 INBOX_STAGE = STAGES[1]
 # Issue 4 lists what its figure counts: pseudonymize, encrypt and store the turn's events, append
-# its audit entries. The inbox record (the channel's at-least-once delivery, issue 3) and the send
-# guard (consent, issue 5) are this bench's additions; the headline keeps them.
-NOT_IN_ISSUE_4 = (STAGES[1], STAGES[3])
+# its audit entries. The inbox record is issue 3's durable record before Meta hears 200 (an fsync
+# a channel without any compliance layer needs too), the send guard is issue 5's consent check:
+# both are timed and reported beside the figure, and left out of it. What cannot be told apart
+# stays in (the turn start's lease and window share the inbound entry's commit, the inbox row's
+# completion the tracker's).
+NOT_IN_ISSUE_4 = (INBOX_STAGE, STAGES[3])
 
 
 class Laps:
@@ -276,22 +281,26 @@ def main() -> int:
     turn = statistics.median(rasa)
     without_inbox = median_without(every_turn, laps, (INBOX_STAGE,))
     issue_4_list = median_without(every_turn, laps, NOT_IN_ISSUE_4)
+    def share(seconds: float) -> str:
+        return f"{seconds * 1000:.2f} ms = {100 * seconds / turn:.1f}% of a turn"
+
     rows = [
         ("full Rasa turn over REST, median", f"{turn * 1000:.1f} ms"),
-        ("compliance work of one WhatsApp turn, median", f"{overhead * 1000:.2f} ms"),
-        ("overhead as a share of a turn (target < 5%)", f"{100 * overhead / turn:.1f}%"),
+        (
+            "issue 4's overhead: pseudonymize, the turn's audit entries, encrypt and store its "
+            "events (every stage below but the inbox record and the send guard), median "
+            "(target < 5%)",
+            share(issue_4_list),
+        ),
+        ("the same with the send guard (consent, issue 5), median", share(without_inbox)),
+        (
+            "the same with the inbox record as well (the durable record before Meta's 200, "
+            "issue 3): the compliance work of one WhatsApp turn, every stage, median",
+            share(overhead),
+        ),
         *(
             (f"  of which {stage}, median", f"{statistics.median(laps.times[stage]) * 1000:.2f} ms")
             for stage in STAGES
-        ),
-        (
-            "the same without the inbox stage (the durable record), median",
-            f"{without_inbox * 1000:.2f} ms = {100 * without_inbox / turn:.1f}%",
-        ),
-        (
-            "the same by issue 4's list (pseudonymize, the turn's audit entries, encrypt and "
-            "store its events: without the inbox record and the send guard), median",
-            f"{issue_4_list * 1000:.2f} ms = {100 * issue_4_list / turn:.1f}%",
         ),
         (
             "SQLite's write lock held by the turn's compliance work, median (what the webhook "
