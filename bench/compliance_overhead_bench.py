@@ -61,18 +61,24 @@ class RestTurns:
 
     def __enter__(self) -> RestTurns:
         self._exit = ExitStack()
-        config = StackConfig(
-            model=ensure_model(),
-            workdir=Path(tempfile.mkdtemp(prefix="sigillo-overhead-")),
-            channel="rest",
-            rasa_port=free_port(),
-            actions_port=free_port(),
-        )
-        stack = self._exit.enter_context(start_stack(config))
-        context = build_context({**os.environ, **stack.env}, component="cli")
-        self._exit.callback(context.audit.close)
-        grant_consent(context, [rest_subject(REST_SENDER, context.keyring.pseudonym_key)])
-        self._http = self._exit.enter_context(httpx.Client(base_url=stack.rasa_url, timeout=60))
+        try:
+            config = StackConfig(
+                model=ensure_model(),
+                workdir=Path(tempfile.mkdtemp(prefix="sigillo-overhead-")),
+                channel="rest",
+                rasa_port=free_port(),
+                actions_port=free_port(),
+            )
+            stack = self._exit.enter_context(start_stack(config))
+            context = build_context({**os.environ, **stack.env}, component="cli")
+            self._exit.callback(context.audit.close)
+            grant_consent(context, [rest_subject(REST_SENDER, context.keyring.pseudonym_key)])
+            self._http = self._exit.enter_context(
+                httpx.Client(base_url=stack.rasa_url, timeout=60)
+            )
+        except BaseException:
+            self._exit.close()  # a half-started stack is stopped, not left running
+            raise
         self._sent = 0
         return self
 
