@@ -163,11 +163,7 @@ class Direct:
                 key = tuple(first.get(column, cursor.lastrowid) for column in plan.primary_key)
             return DirectResult(rows, cursor.rowcount, key)
         except BaseException as exc:
-            if shared:
-                raw.forget_shared_cursor()  # whatever state the error left it in stays with it
-            if isinstance(exc, connection.dialect.dbapi.Error):
-                _raise_as_sqlalchemy(connection, exc, plan.sql, first, cursor)
-            raise
+            _raise_after(connection, exc, plan.sql, first, cursor, raw if shared else None)
         finally:
             if not shared:
                 cursor.close()
@@ -225,11 +221,7 @@ def execute_driver_sql(connection: Connection, sql: str) -> None:
     try:
         cursor.execute(sql)
     except BaseException as exc:
-        if shared:
-            raw.forget_shared_cursor()
-        if isinstance(exc, connection.dialect.dbapi.Error):
-            _raise_as_sqlalchemy(connection, exc, sql, {}, cursor)
-        raise
+        _raise_after(connection, exc, sql, {}, cursor, raw if shared else None)
     finally:
         if not shared:
             cursor.close()
@@ -244,14 +236,24 @@ def _cursor_of(raw: Any) -> tuple[Any, bool]:
     return raw.cursor(), False
 
 
-def _raise_as_sqlalchemy(
-    connection: Connection, error: Exception, sql: str, params: Params, cursor: Any
+def _raise_after(
+    connection: Connection,
+    error: BaseException,
+    sql: str,
+    params: Params,
+    cursor: Any,
+    sharing: Any | None,
 ) -> NoReturn:
-    """SQLAlchemy's own handling of a driver's error: the typed error, and a dead connection
-    invalidated. (Inline try blocks, not a context manager: this runs around every statement
-    of the turn, where a generator's entry and exit cost as much as a small statement.)"""
-    connection._handle_dbapi_exception(error, sql, params, cursor, None)  # noqa: SLF001
-    raise error  # pragma: no cover - the handler always raises
+    """A statement on `cursor` raised `error`. `sharing`, the connection whose shared cursor it
+    was, forgets it: whatever state the error left it in stays with it. A driver's error gets
+    SQLAlchemy's own handling: the typed error, and a dead connection invalidated. (Inline try
+    blocks, not a context manager: this runs around every statement of the turn, where a
+    generator's entry and exit cost as much as a small statement.)"""
+    if sharing is not None:
+        sharing.forget_shared_cursor()
+    if isinstance(error, connection.dialect.dbapi.Error):
+        connection._handle_dbapi_exception(error, sql, params, cursor, None)  # noqa: SLF001
+    raise error
 
 
 def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Plan | None:
